@@ -1,0 +1,261 @@
+"""The configuration file `codesets.toml`: which code sets, how to read them, which editions.
+
+Parsed into frozen dataclasses and validated strictly: a typo in a key is an
+error that names the key and where it is, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.sources.registry import READER_OPTIONS
+
+#: Code-set ids and version labels become directory and file names: keep them tame.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_name(value: str, what: str) -> str:
+    """Refuse names that could escape the store (`../`, separators) or confuse a shell."""
+    if not isinstance(value, str) or not SAFE_NAME.match(value) or ".." in value:
+        raise ConfigError(
+            f"invalid {what} {value!r}: use letters, digits, '.', '_' and '-' "
+            "(at most 64, starting with a letter or digit)"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """How to read one code set's release files."""
+
+    format: str
+    member: str | None = None
+    encoding: str = "auto"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One published edition: a label, the date it takes effect, and its release file."""
+
+    version: str
+    effective: date
+    source: str
+    note: str | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return self.source.startswith(("https://", "http://"))
+
+
+@dataclass(frozen=True)
+class CodeSetSpec:
+    """Everything the pipeline needs to know about one code set."""
+
+    id: str
+    title: str
+    publisher: str
+    key: tuple[str, ...]
+    reader: ReaderSpec
+    descriptors: tuple[str, ...] = ()
+    compare: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    termination: str | None = None
+    editions: tuple[Edition, ...] = ()
+
+    def compared_columns(self, columns: Sequence[str]) -> list[str]:
+        """Columns whose differences count as changes: `compare`, or all non-key minus `ignore`."""
+        if self.compare is not None:
+            return [c for c in self.compare if c in columns]
+        return [c for c in columns if c not in self.key and c not in self.ignore]
+
+    def edition(self, version: str) -> Edition:
+        for ed in self.editions:
+            if ed.version == version:
+                return ed
+        known = ", ".join(e.version for e in self.editions) or "none"
+        raise ConfigError(f"code set {self.id!r} has no edition {version!r} (configured: {known})")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    codesets: Mapping[str, CodeSetSpec]
+
+    def codeset(self, codeset_id: str) -> CodeSetSpec:
+        try:
+            return self.codesets[codeset_id]
+        except KeyError:
+            known = ", ".join(sorted(self.codesets)) or "none"
+            where = f" in {self.path}" if self.path else ""
+            raise ConfigError(
+                f"unknown code set {codeset_id!r}{where} (configured: {known})"
+            ) from None
+
+
+_CODESET_KEYS = {
+    "title",
+    "publisher",
+    "key",
+    "reader",
+    "descriptors",
+    "compare",
+    "ignore",
+    "termination",
+    "editions",
+}
+_REQUIRED_CODESET_KEYS = ("title", "publisher", "key", "reader")
+_EDITION_KEYS = {"version", "effective", "source", "note"}
+_READER_KEYS = {"format", "member", "encoding"}
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a configuration file; relative source paths resolve against it."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
+    where = str(path) if path else "configuration"
+    _no_unknown(raw, {"codesets"}, where)
+    tables = raw.get("codesets", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{where}: [codesets] must be a table of code-set tables")
+    base = path.parent if path else Path.cwd()
+    codesets = {
+        cid: _parse_codeset(cid, body, base, f"{where}: [codesets.{cid}]")
+        for cid, body in tables.items()
+    }
+    return Config(path=path, codesets=codesets)
+
+
+def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
+    try:
+        check_name(cid, "code-set id")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table")
+    _no_unknown(body, _CODESET_KEYS, where)
+    for name in _REQUIRED_CODESET_KEYS:
+        if name not in body:
+            raise ConfigError(f"{where}: missing required key {name!r}")
+    key = _str_list(body["key"], f"{where}.key")
+    if not key:
+        raise ConfigError(f"{where}.key: name at least one key column")
+    compare = body.get("compare")
+    editions = tuple(
+        _parse_edition(e, base, f"{where}.editions[{i}]")
+        for i, e in enumerate(body.get("editions", []))
+    )
+    seen: set[str] = set()
+    for ed in editions:
+        if ed.version in seen:
+            raise ConfigError(f"{where}: two editions are labelled {ed.version!r}")
+        seen.add(ed.version)
+    return CodeSetSpec(
+        id=cid,
+        title=_str(body["title"], f"{where}.title"),
+        publisher=_str(body["publisher"], f"{where}.publisher"),
+        key=tuple(key),
+        reader=_parse_reader(body["reader"], f"{where}.reader"),
+        descriptors=tuple(_str_list(body.get("descriptors", []), f"{where}.descriptors")),
+        compare=None if compare is None else tuple(_str_list(compare, f"{where}.compare")),
+        ignore=tuple(_str_list(body.get("ignore", []), f"{where}.ignore")),
+        termination=(
+            _str(body["termination"], f"{where}.termination") if "termination" in body else None
+        ),
+        editions=tuple(sorted(editions, key=lambda e: (e.effective, e.version))),
+    )
+
+
+def _parse_reader(body: Any, where: str) -> ReaderSpec:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table with at least `format`")
+    if "format" not in body:
+        raise ConfigError(f"{where}: missing required key 'format'")
+    fmt = _str(body["format"], f"{where}.format")
+    if fmt not in READER_OPTIONS:
+        raise ConfigError(
+            f"{where}.format: unknown reader {fmt!r} (known: {', '.join(sorted(READER_OPTIONS))})"
+        )
+    _no_unknown(body, _READER_KEYS | READER_OPTIONS[fmt], where)
+    options = {k: v for k, v in body.items() if k not in _READER_KEYS}
+    return ReaderSpec(
+        format=fmt,
+        member=_str(body["member"], f"{where}.member") if "member" in body else None,
+        encoding=_str(body.get("encoding", "auto"), f"{where}.encoding"),
+        options=options,
+    )
+
+
+def _parse_edition(body: Any, base: Path, where: str) -> Edition:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table")
+    _no_unknown(body, _EDITION_KEYS, where)
+    for name in ("version", "effective", "source"):
+        if name not in body:
+            raise ConfigError(f"{where}: missing required key {name!r}")
+    version = _str(body["version"], f"{where}.version")
+    try:
+        check_name(version, "version label")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    source = _str(body["source"], f"{where}.source")
+    if not source.startswith(("https://", "http://")):
+        source = str((base / source))
+    return Edition(
+        version=version,
+        effective=parse_date(body["effective"], f"{where}.effective"),
+        source=source,
+        note=_str(body["note"], f"{where}.note") if "note" in body else None,
+    )
+
+
+def parse_date(value: Any, where: str) -> date:
+    """Accept a TOML date or an ISO `YYYY-MM-DD` string."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: expected a date as YYYY-MM-DD, got {value!r}")
+
+
+def _no_unknown(body: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))} "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: expected a list of column names, got {value!r}")
+    return list(value)

@@ -1,0 +1,158 @@
+"""What every reader shares: opening a source (plain file or zip member) and decoding its text.
+
+Readers receive a `RawSource` (bytes plus a name to put in error messages) and
+return a polars frame with canonical column names. Nothing here writes to disk:
+zip members are read into memory, never extracted by their own path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fnmatch
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import InputError
+
+#: Largest decompressed member we accept; a real release file is well below this.
+MAX_MEMBER_BYTES = 2 * 1024**3
+#: Decompressed / compressed ratio above which a member is treated as a zip bomb.
+MAX_COMPRESSION_RATIO = 200
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """The bytes of one data file, and where they came from."""
+
+    data: bytes
+    path: Path
+    member: str | None
+    sha256: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        """How error messages and manifests name the file: `a.zip!member.txt` inside a zip."""
+        return f"{self.path.name}!{self.member}" if self.member else self.path.name
+
+
+def open_source(path: Path, member: str | None = None) -> RawSource:
+    """Read `path`; if it is a zip, read the single member matching the glob `member`."""
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(path), "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, expected a release file") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    digest = hashlib.sha256(blob).hexdigest()
+    if not blob:
+        raise InputError(path.name, "file is empty")
+    if blob[:4] == b"PK\x03\x04" or path.suffix.lower() == ".zip":
+        name, data = _read_zip_member(path, blob, member)
+        return RawSource(data=data, path=path, member=name, sha256=digest, size=len(blob))
+    return RawSource(data=blob, path=path, member=None, sha256=digest, size=len(blob))
+
+
+def _read_zip_member(path: Path, blob: bytes, pattern: str | None) -> tuple[str, bytes]:
+    import io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(blob))
+    except zipfile.BadZipFile:
+        raise InputError(path.name, "not a valid zip archive (truncated or corrupt)") from None
+    with archive:
+        members = [i for i in archive.infolist() if not i.is_dir()]
+        names = [i.filename for i in members]
+        if pattern is None:
+            if len(members) != 1:
+                raise InputError(
+                    path.name,
+                    f"zip holds {len(members)} files; name the one to read with a member "
+                    f"pattern (members: {', '.join(names) or 'none'})",
+                )
+            chosen = members
+        else:
+            chosen = [i for i in members if _member_matches(i.filename, pattern)]
+            if not chosen:
+                raise InputError(
+                    path.name,
+                    f"no member matches {pattern!r} (members: {', '.join(names) or 'none'})",
+                )
+            if len(chosen) > 1:
+                matched = ", ".join(i.filename for i in chosen)
+                raise InputError(
+                    path.name, f"member pattern {pattern!r} matches several files: {matched}"
+                )
+        info = chosen[0]
+        if info.file_size > MAX_MEMBER_BYTES or (
+            info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
+        ):
+            raise InputError(
+                f"{path.name}!{info.filename}",
+                f"refusing to decompress {info.file_size:,} bytes from {info.compress_size:,} "
+                "(over the size or ratio cap: a zip bomb?)",
+            )
+        try:
+            with archive.open(info) as handle:
+                data = handle.read(MAX_MEMBER_BYTES + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise InputError(
+                f"{path.name}!{info.filename}", f"corrupt zip member ({exc})"
+            ) from None
+        if len(data) > MAX_MEMBER_BYTES:
+            raise InputError(f"{path.name}!{info.filename}", "decompressed size over the cap")
+        return info.filename, data
+
+
+def _member_matches(filename: str, pattern: str) -> bool:
+    """Match a glob against the member's base name, case-insensitively (CMS varies case)."""
+    base = filename.rsplit("/", 1)[-1]
+    return fnmatch.fnmatch(base.lower(), pattern.lower())
+
+
+def decode_text(raw: RawSource, encoding: str = "auto") -> str:
+    """Decode a text file to `str`, with LF line endings.
+
+    `auto` accepts UTF-8 (with or without BOM) and falls back to Windows-1252,
+    the encoding CMS's older files use. A NUL byte means the file is not text.
+    """
+    data = raw.data
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise InputError(raw.name, "binary data where text was expected", offset=nul)
+    if encoding == "auto":
+        if data.startswith(codecs.BOM_UTF8):
+            text = _decode(raw, data[len(codecs.BOM_UTF8) :], "utf-8", len(codecs.BOM_UTF8))
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = _decode(raw, data, "cp1252", 0)
+    else:
+        text = _decode(raw, data, encoding, 0)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _decode(raw: RawSource, data: bytes, encoding: str, base: int) -> str:
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise InputError(raw.name, f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            raw.name,
+            f"byte 0x{data[exc.start]:02x} is not valid {encoding} "
+            "(expected UTF-8 or Windows-1252 text)",
+            offset=base + exc.start,
+        ) from None
+
+
+def line_of_offset(text: str, offset: int) -> int:
+    """1-based line number of a character offset: for messages only."""
+    return text.count("\n", 0, offset) + 1

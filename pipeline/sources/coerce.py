@@ -1,0 +1,129 @@
+"""Turn a reader's text columns into the canonical, typed frame, and check it.
+
+Every reader yields string columns plus `_line` (the 1-based source line of
+each record). Here they are trimmed, renamed, typed and validated, and any
+failure names the file, line and column of the first bad value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from pipeline.errors import InputError
+
+LINE = "_line"
+TYPES = ("str", "int", "decimal", "date")
+
+
+def tidy_strings(frame: pl.DataFrame) -> pl.DataFrame:
+    """Strip surrounding blanks and turn empty strings into nulls, in every text column."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c != LINE]
+    return frame.with_columns(
+        pl.col(c).str.strip_chars().replace("", None) for c in text
+    )
+
+
+def rename_columns(frame: pl.DataFrame, mapping: Mapping[str, str], file: str) -> pl.DataFrame:
+    """Rename source headers to canonical names; a missing source header is an error."""
+    missing = [src for src in mapping if src not in frame.columns]
+    if missing:
+        raise InputError(
+            file,
+            f"missing column(s) {', '.join(map(repr, missing))}; "
+            f"found {', '.join(repr(c) for c in frame.columns if c != LINE)}",
+        )
+    return frame.rename(dict(mapping))
+
+
+def require_columns(frame: pl.DataFrame, required: Sequence[str], file: str) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        found = ", ".join(repr(c) for c in frame.columns if c != LINE)
+        raise InputError(
+            file, f"missing required column(s) {', '.join(map(repr, missing))}; found {found}"
+        )
+
+
+def apply_types(
+    frame: pl.DataFrame,
+    types: Mapping[str, str],
+    file: str,
+    *,
+    date_format: str = "%Y-%m-%d",
+) -> pl.DataFrame:
+    """Cast columns to their declared types, reporting the first value that does not parse."""
+    for column, kind in types.items():
+        if column not in frame.columns:
+            continue
+        if kind == "str":
+            continue
+        if kind == "int":
+            expr = pl.col(column).cast(pl.Int64, strict=False)
+            expected = "a whole number"
+        elif kind == "decimal":
+            scale = _decimal_scale(frame[column])
+            expr = pl.col(column).str.to_decimal(scale=scale)
+            expected = "a decimal number"
+        elif kind == "date":
+            expr = pl.col(column).str.to_date(date_format, strict=False)
+            expected = f"a date as {date_format}"
+        else:
+            raise InputError(file, f"unknown type {kind!r} for column {column!r}")
+        frame = _cast_checked(frame, column, expr, file, expected)
+    return frame
+
+
+def _decimal_scale(values: pl.Series) -> int:
+    """Enough decimal places for every value, so that nothing is rounded."""
+    frac = values.drop_nulls().str.extract(r"\.(\d+)$", 1).str.len_chars().max()
+    return int(frac) if frac is not None else 0  # type: ignore[arg-type]
+
+
+def _cast_checked(
+    frame: pl.DataFrame, column: str, expr: pl.Expr, file: str, expected: str
+) -> pl.DataFrame:
+    try:
+        cast = frame.with_columns(expr.alias("__cast"))
+    except pl.exceptions.PolarsError:
+        cast = frame.with_columns(pl.lit(None).alias("__cast"))
+    bad = cast.filter(pl.col(column).is_not_null() & pl.col("__cast").is_null())
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise InputError(
+            file,
+            f"{first[column]!r} is not {expected} ({bad.height} bad value(s) in this column)",
+            line=first.get(LINE),
+            column=column,
+        )
+    return cast.with_columns(pl.col("__cast").alias(column)).drop("__cast")
+
+
+def check_unique(frame: pl.DataFrame, key: Sequence[str], file: str) -> None:
+    """Reject duplicate keys, listing the first ten with their lines."""
+    dupes = frame.filter(pl.struct(key).is_duplicated())
+    if not dupes.height:
+        return
+    has_line = LINE in frame.columns
+    groups = (
+        dupes.group_by(key, maintain_order=True)
+        .agg(pl.col(LINE).sort() if has_line else pl.len())
+        .head(10)
+    )
+    shown = []
+    for row in groups.iter_rows(named=True):
+        label = "/".join(str(row[k]) for k in key)
+        if has_line:
+            label += f" (lines {', '.join(map(str, row[LINE]))})"
+        shown.append(label)
+    count = dupes.select(pl.struct(key).n_unique()).item()
+    more = f" and {count - 10} more" if count > 10 else ""
+    raise InputError(
+        file, f"duplicate key {'+'.join(key)}: {'; '.join(shown)}{more}"
+    )
+
+
+def check_not_empty(frame: pl.DataFrame, file: str) -> None:
+    if frame.height == 0:
+        raise InputError(file, "no data records found (empty or truncated file?)")

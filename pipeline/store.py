@@ -1,0 +1,303 @@
+"""The snapshot store: `<root>/<codeset>/<version>/{data.parquet, manifest.json}`.
+
+A snapshot is immutable and content-addressed: its manifest records the sha256
+of the normalised data, so re-ingesting the same content is a no-op and
+different content under an existing label is refused. A snapshot is written
+into a temporary directory beside its final place and renamed into it, so an
+interrupted run never leaves half a snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipeline import __version__
+from pipeline.config import check_name
+from pipeline.errors import StoreError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MANIFEST = "manifest.json"
+DATA = "data.parquet"
+TMP_PREFIX = ".tmp-"
+SCHEMA_VERSION = 1
+#: Marks a null in the canonical serialisation; text never contains NUL (readers reject it).
+_NULL = "\x00"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a snapshot's data came from."""
+
+    name: str
+    sha256: str
+    bytes: int
+    member: str | None = None
+    reader: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a snapshot is: enough to verify it and to head a report without reading its data."""
+
+    codeset: str
+    version: str
+    effective_date: date
+    source: SourceInfo
+    key: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]
+    rows: int
+    content_sha256: str
+    data_sha256: str
+    tool_version: str = __version__
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["effective_date"] = self.effective_date.isoformat()
+        out["key"] = list(self.key)
+        out["columns"] = [{"name": n, "dtype": t} for n, t in self.columns]
+        return {"schema_version": out.pop("schema_version"), **out}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Manifest:
+        return cls(
+            codeset=raw["codeset"],
+            version=raw["version"],
+            effective_date=date.fromisoformat(raw["effective_date"]),
+            source=SourceInfo(**raw["source"]),
+            key=tuple(raw["key"]),
+            columns=tuple((c["name"], c["dtype"]) for c in raw["columns"]),
+            rows=raw["rows"],
+            content_sha256=raw["content_sha256"],
+            data_sha256=raw["data_sha256"],
+            tool_version=raw["tool_version"],
+            schema_version=raw["schema_version"],
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored edition: its manifest, and its data read on demand."""
+
+    manifest: Manifest
+    path: Path
+
+    @property
+    def data_path(self) -> Path:
+        return self.path / DATA
+
+    def frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        import polars as pl
+
+        scan = pl.scan_parquet(self.data_path)
+        if columns is not None:
+            scan = scan.select(columns)
+        return scan.collect()
+
+
+@dataclass(frozen=True)
+class PutResult:
+    status: Literal["stored", "unchanged"]
+    snapshot: Snapshot
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def content_digest(frame: pl.DataFrame) -> str:
+    """sha256 of a canonical text serialisation: same data, same digest, across file formats."""
+    digest = hashlib.sha256()
+    header = "\t".join(f"{name}:{dtype}" for name, dtype in frame.schema.items())
+    digest.update(header.encode() + b"\n")
+    for chunk in frame.iter_slices(200_000):
+        text = chunk.write_csv(include_header=False, null_value=_NULL, separator="\t")
+        digest.update(text.encode())
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Store:
+    """A directory of snapshots, one subdirectory per code set and per version."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def _dir(self, codeset: str, version: str) -> Path:
+        return self.root / check_name(codeset, "code-set id") / check_name(version, "version")
+
+    def has(self, codeset: str, version: str) -> bool:
+        return (self._dir(codeset, version) / MANIFEST).is_file()
+
+    def get(self, codeset: str, version: str) -> Snapshot:
+        path = self._dir(codeset, version)
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            known = ", ".join(m.version for m in self.manifests(codeset)) or "none"
+            raise StoreError(
+                f"no snapshot {codeset}/{version} in {self.root} (stored: {known})"
+            )
+        return Snapshot(manifest=_read_manifest(manifest_path), path=path)
+
+    def manifests(self, codeset: str | None = None) -> list[Manifest]:
+        """Every stored snapshot's manifest, by code set then effective date."""
+        found = [_read_manifest(p) for p in self._manifest_paths(codeset)]
+        return sorted(found, key=lambda m: (m.codeset, m.effective_date, m.version))
+
+    def snapshots(self, codeset: str) -> list[Snapshot]:
+        return [self.get(m.codeset, m.version) for m in self.manifests(codeset)]
+
+    def _manifest_paths(self, codeset: str | None) -> Iterator[Path]:
+        if not self.root.is_dir():
+            return
+        sets = [self.root / codeset] if codeset else sorted(self.root.iterdir())
+        for set_dir in sets:
+            if not set_dir.is_dir() or set_dir.name.startswith("."):
+                continue
+            for version_dir in sorted(set_dir.iterdir()):
+                if version_dir.name.startswith(TMP_PREFIX):
+                    continue
+                manifest = version_dir / MANIFEST
+                if manifest.is_file():
+                    yield manifest
+
+    def put(
+        self,
+        codeset: str,
+        version: str,
+        effective: date,
+        frame: pl.DataFrame,
+        key: Sequence[str],
+        source: SourceInfo,
+    ) -> PutResult:
+        """Store `frame` as `codeset/version`, unless that exact content is already there."""
+        final = self._dir(codeset, version)
+        digest = content_digest(frame)
+        if (final / MANIFEST).is_file():
+            existing = self.get(codeset, version)
+            if existing.manifest.content_sha256 == digest:
+                return PutResult("unchanged", existing)
+            same_file = existing.manifest.source.sha256 == source.sha256
+            raise StoreError(
+                f"snapshot {codeset}/{version} already exists with different content "
+                f"(stored {existing.manifest.content_sha256[:12]}, new {digest[:12]}"
+                + ("; same source file, so the reader has changed" if same_file else "")
+                + "): ingest it under a new version label, or delete "
+                f"{final} to replace it"
+            )
+        if final.exists():
+            raise StoreError(f"{final} exists but holds no {MANIFEST}: remove it and re-run")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f"{TMP_PREFIX}{version}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        try:
+            frame.write_parquet(tmp / DATA, compression="zstd", statistics=True)
+            manifest = Manifest(
+                codeset=codeset,
+                version=version,
+                effective_date=effective,
+                source=source,
+                key=tuple(key),
+                columns=tuple((n, str(t)) for n, t in frame.schema.items()),
+                rows=frame.height,
+                content_sha256=digest,
+                data_sha256=file_digest(tmp / DATA),
+            )
+            write_text_durably(tmp / MANIFEST, manifest_json(manifest))
+            _fsync_file(tmp / DATA)
+            for child in tmp.iterdir():
+                child.chmod(0o444)
+            os.rename(tmp, final)
+            _fsync_dir(final.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return PutResult("stored", Snapshot(manifest=manifest, path=final))
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete temporary directories left by an interrupted run; return what was removed."""
+        removed: list[Path] = []
+        if not self.root.is_dir():
+            return removed
+        for set_dir in self.root.iterdir():
+            if not set_dir.is_dir():
+                continue
+            for child in set_dir.iterdir():
+                if child.name.startswith(TMP_PREFIX):
+                    shutil.rmtree(child, ignore_errors=True)
+                    removed.append(child)
+        return removed
+
+
+def manifest_json(manifest: Manifest) -> str:
+    return json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _read_manifest(path: Path) -> Manifest:
+    try:
+        return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"{path}: unreadable manifest ({exc})") from None
+
+
+def write_text_durably(path: Path, text: str) -> None:
+    """Write a file so that it is complete on disk before anything refers to it."""
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Replace `path` with `data` via a temporary file and rename; skip if unchanged.
+
+    Returns whether the file was written.
+    """
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return True
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
