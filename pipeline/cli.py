@@ -1,0 +1,268 @@
+"""The `codeset` command: parses arguments, calls the core, prints, picks the exit code.
+
+Exit codes: 0 success; 2 any error (one line on stderr, naming the file and,
+where known, the line and column). 1 is reserved for `--fail-on`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.changeset import ChangeSet
+    from pipeline.config import Config
+    from pipeline.store import Store
+
+EXIT_OK, EXIT_ERROR = 0, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    config_path: Path
+    config_given: bool
+    store_dir: Path
+    out_dir: Path
+
+    def config(self) -> Config:
+        from pipeline.config import Config, load_config
+
+        if not self.config_path.exists() and not self.config_given:
+            return Config(path=None, codesets={})
+        return load_config(self.config_path)
+
+    def store(self) -> Store:
+        from pipeline.store import Store
+
+        return Store(self.store_dir)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a `PipelineError` into one line on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PipelineError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="codeset")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Configuration file.  [default: ./codesets.toml]",
+)
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("snapshots"),
+    show_default=True,
+    help="Snapshot store directory.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Directory the reports are written to.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, store_dir: Path, out_dir: Path) -> None:
+    """Track revisions of medical code sets: ingest each new edition, store it as a
+    versioned snapshot, and report what changed since the previous one."""
+    ctx.obj = Context(
+        config_path=config_path or Path("codesets.toml"),
+        config_given=config_path is not None,
+        store_dir=store_dir,
+        out_dir=out_dir,
+    )
+
+
+@cli.command()
+@click.argument("codeset")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--version", "version", required=True, help="Label of this edition, e.g. 2020.")
+@click.option(
+    "--effective",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date the edition takes effect (YYYY-MM-DD); defaults to the configured edition's.",
+)
+@click.pass_obj
+@handle_errors
+def ingest(obj: Context, codeset: str, source: Path, version: str, effective: Any) -> None:
+    """Read SOURCE (a release file or zip) and store it as CODESET edition VERSION."""
+    from pipeline.config import check_name
+    from pipeline.errors import ConfigError
+    from pipeline.ingest import ingest as do_ingest
+
+    spec = obj.config().codeset(codeset)
+    check_name(version, "version label")
+    configured = {e.version: e for e in spec.editions}
+    if effective is not None:
+        when: date = effective.date()
+    elif version in configured:
+        when = configured[version].effective
+    else:
+        raise ConfigError(f"{codeset} {version}: give --effective YYYY-MM-DD for a new edition")
+    note = configured[version].note if version in configured else None
+    result = do_ingest(obj.store(), spec, source, version, when, note)
+    click.echo(result.message)
+
+
+@cli.command(name="list")
+@click.argument("codeset", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@handle_errors
+def list_(obj: Context, codeset: str | None, fmt: str) -> None:
+    """List stored editions (of one CODESET, or all)."""
+    manifests = obj.store().manifests(codeset)
+    if fmt == "json":
+        click.echo(json.dumps([m.to_dict() for m in manifests], indent=2, ensure_ascii=False))
+        return
+    if not manifests:
+        click.echo(f"no snapshots in {obj.store_dir}")
+        return
+    rows = [
+        (m.codeset, m.version, m.effective_date.isoformat(), f"{m.rows:,}", m.source.name)
+        for m in manifests
+    ]
+    click.echo(_table(("codeset", "version", "effective", "rows", "source"), rows))
+
+
+@cli.command()
+@click.argument("codeset")
+@click.option("--from", "old", help="Older edition.  [default: the one before --to]")
+@click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "md"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_obj
+@handle_errors
+def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str) -> None:
+    """Show what changed between two stored editions of CODESET."""
+    cs = _changeset(obj, codeset, old, new)
+    if fmt == "json":
+        from pipeline.render import cycle_json
+
+        click.echo(cycle_json(cs), nl=False)
+    elif fmt == "md":
+        from pipeline.render import render_cycle
+
+        click.echo(render_cycle(cs)["md"], nl=False)
+    else:
+        click.echo(_text_summary(cs))
+
+
+@cli.command()
+@click.argument("codeset")
+@click.option("--from", "old", help="Older edition.  [default: the one before --to]")
+@click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@click.pass_obj
+@handle_errors
+def report(obj: Context, codeset: str, old: str | None, new: str | None) -> None:
+    """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
+    from pipeline.render import cycle_stem, write_cycle, write_index
+
+    cs = _changeset(obj, codeset, old, new)
+    write_cycle(cs, obj.out_dir)
+    write_index(obj.out_dir)
+    stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
+    click.echo(f"{_counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def run(obj: Context) -> None:
+    """Ingest every configured edition, diff consecutive editions, write all reports."""
+    from pipeline.cycle import run as do_run
+
+    config = obj.config()
+    if not config.codesets:
+        raise PipelineError(f"{obj.config_path}: no code sets configured")
+    result = do_run(config, obj.store(), obj.out_dir)
+    for outcome in result.ingested:
+        click.echo(outcome.message)
+    for cs in result.cycles:
+        click.echo(_counts_line(cs))
+    click.echo(
+        f"{len(result.stored)} new edition(s), {len(result.cycles)} cycle(s), "
+        f"{len(result.written)} file(s) written under {obj.out_dir}"
+    )
+
+
+def _changeset(obj: Context, codeset: str, old: str | None, new: str | None) -> ChangeSet:
+    from pipeline.cycle import pick_cycle
+    from pipeline.diff import diff_snapshots
+
+    spec = obj.config().codeset(codeset)
+    old_snap, new_snap = pick_cycle(obj.store(), codeset, old, new)
+    return diff_snapshots(old_snap, new_snap, spec)
+
+
+def _counts_line(cs: ChangeSet) -> str:
+    c = cs.counts
+    return (
+        f"{cs.codeset} {cs.old.version} -> {cs.new.version}: {c['added']:,} added, "
+        f"{c['deleted']:,} deleted, {c['changed']:,} changed, {c['reactivated']:,} reactivated, "
+        f"{c['unchanged']:,} unchanged"
+    )
+
+
+def _text_summary(cs: ChangeSet) -> str:
+    lines = [_counts_line(cs)]
+    for kind in ("added", "deleted", "reactivated", "changed"):
+        records = cs.records(kind)
+        if not records:
+            continue
+        lines.append(f"\n{kind} ({len(records):,}):")
+        for r in records:
+            key = " ".join(str(r[k]) for k in cs.key)
+            text = r.get(cs.descriptors[0]) if cs.descriptors else ""
+            extra = ""
+            if kind == "deleted":
+                extra = f" [{r['reason']}]"
+            elif kind == "changed":
+                extra = f" [{', '.join(f.name for f in r.get('fields', ()))}]"
+            lines.append(f"  {key}  {text or ''}{extra}".rstrip())
+    return "\n".join(lines)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r).rstrip() for r in (header, *rows))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,96 @@
+"""The scheduled job: ingest every configured edition, diff consecutive editions, report.
+
+`run` is what `codeset run` and `make run` call; it returns what it did so the
+CLI can print it and choose an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.changeset import ChangeSet
+from pipeline.config import CodeSetSpec, Config
+from pipeline.diff import diff_snapshots
+from pipeline.errors import ConfigError
+from pipeline.ingest import IngestResult, ingest
+from pipeline.render import write_cycle, write_index
+from pipeline.store import Snapshot, Store
+
+
+@dataclass
+class RunResult:
+    """What one run did: ingests, cycles reported, files written."""
+
+    ingested: list[IngestResult] = field(default_factory=list)
+    cycles: list[ChangeSet] = field(default_factory=list)
+    new_cycles: list[ChangeSet] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def stored(self) -> list[IngestResult]:
+        return [r for r in self.ingested if r.status == "stored"]
+
+
+def run(config: Config, store: Store, out_dir: Path) -> RunResult:
+    """Bring the store and the reports up to date with the configuration."""
+    result = RunResult()
+    store.remove_stale_temporaries()
+    for spec in config.codesets.values():
+        new_versions = set()
+        for edition in spec.editions:
+            if edition.is_url:
+                raise ConfigError(
+                    f"{spec.id} {edition.version}: downloading sources by URL is not supported "
+                    f"yet ({edition.source}); download the file and give its path"
+                )
+            outcome = ingest(
+                store, spec, Path(edition.source), edition.version, edition.effective, edition.note
+            )
+            result.ingested.append(outcome)
+            if outcome.status == "stored":
+                new_versions.add(edition.version)
+        for old, new in consecutive(store.snapshots(spec.id)):
+            cs, written = report(spec, old, new, out_dir)
+            result.cycles.append(cs)
+            result.written.extend(written)
+            if new.manifest.version in new_versions or old.manifest.version in new_versions:
+                result.new_cycles.append(cs)
+    result.written.extend(write_index(out_dir))
+    return result
+
+
+def consecutive(snapshots: list[Snapshot]) -> list[tuple[Snapshot, Snapshot]]:
+    """Pairs of editions next to each other in effective-date order."""
+    return list(zip(snapshots, snapshots[1:], strict=False))
+
+
+def report(
+    spec: CodeSetSpec, old: Snapshot, new: Snapshot, out_dir: Path
+) -> tuple[ChangeSet, list[Path]]:
+    """Diff two snapshots and write the cycle's three reports."""
+    cs = diff_snapshots(old, new, spec)
+    return cs, write_cycle(cs, out_dir)
+
+
+def pick_cycle(
+    store: Store, codeset: str, old: str | None, new: str | None
+) -> tuple[Snapshot, Snapshot]:
+    """The two editions to compare: as given, or defaulting to the two newest."""
+    snapshots = store.snapshots(codeset)
+    if new is None:
+        if not snapshots:
+            raise ConfigError(f"no stored editions of {codeset!r} in {store.root}")
+        new_snap = snapshots[-1]
+    else:
+        new_snap = store.get(codeset, new)
+    if old is None:
+        earlier = [s for s in snapshots if s.manifest.effective_date < new_snap.manifest.effective_date]
+        if not earlier:
+            raise ConfigError(
+                f"{codeset} {new_snap.manifest.version} has no earlier stored edition to compare"
+            )
+        old_snap = earlier[-1]
+    else:
+        old_snap = store.get(codeset, old)
+    return old_snap, new_snap

@@ -1,0 +1,63 @@
+"""Ingest: one release file in, one stored snapshot out (or a no-op if already stored)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pipeline.config import CodeSetSpec, check_name
+from pipeline.errors import InputError
+from pipeline.sources import read_source
+from pipeline.store import PutResult, Snapshot, SourceInfo, Store, file_digest
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: Literal["stored", "unchanged"]
+    snapshot: Snapshot
+    reader: str | None
+
+    @property
+    def message(self) -> str:
+        m = self.snapshot.manifest
+        if self.status == "unchanged":
+            return f"{m.codeset} {m.version}: already stored, identical content ({m.rows:,} rows)"
+        return (
+            f"{m.codeset} {m.version}: stored {m.rows:,} rows from {m.source.name}"
+            f" (reader {self.reader}, content {m.content_sha256[:12]})"
+        )
+
+
+def ingest(
+    store: Store,
+    spec: CodeSetSpec,
+    source: Path,
+    version: str,
+    effective: date,
+    note: str | None = None,
+) -> IngestResult:
+    """Read `source` with the code set's reader and store it as `spec.id/version`.
+
+    If the same file was already stored under this label the file is not even
+    parsed: a scheduled run that finds nothing new costs a hash per file.
+    """
+    check_name(version, "version label")
+    if not source.is_file():
+        raise InputError(str(source), "file not found" if not source.exists() else "not a file")
+    if store.has(spec.id, version):
+        existing = store.get(spec.id, version)
+        if existing.manifest.source.sha256 == file_digest(source):
+            return IngestResult("unchanged", existing, existing.manifest.source.reader)
+    data = read_source(source, spec.reader, spec.key)
+    info = SourceInfo(
+        name=source.name,
+        sha256=data.raw.sha256,
+        bytes=data.raw.size,
+        member=data.raw.member,
+        reader=data.reader,
+        note=note,
+    )
+    put: PutResult = store.put(spec.id, version, effective, data.frame, spec.key, info)
+    return IngestResult(put.status, put.snapshot, data.reader)

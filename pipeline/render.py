@@ -1,0 +1,198 @@
+"""Reports: one `ChangeSet` in, HTML / Markdown / JSON text out; plus the cycle index.
+
+One Jinja environment, autoescaped for HTML; formatting lives in filters.
+Output is deterministic: the same snapshots give byte-identical reports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from pipeline.changeset import ChangeSet, jsonable
+from pipeline.store import write_atomically
+
+FORMATS = ("html", "md", "json")
+#: Characters that make inline Markdown (emphasis, code, links, tables, strike-through).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+#: HTML-significant characters become entities, so no raw HTML reaches the page.
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+@dataclass(frozen=True)
+class CycleEntry:
+    """One cycle as the index lists it, read back from its JSON report."""
+
+    codeset: str
+    title: str
+    old_version: str
+    new_version: str
+    old_date: date
+    new_date: date
+    counts: Mapping[str, int]
+
+    @property
+    def stem(self) -> str:
+        return cycle_stem(self.old_version, self.new_version)
+
+
+def cycle_stem(old_version: str, new_version: str) -> str:
+    return f"{old_version}_to_{new_version}"
+
+
+def value(v: Any) -> str:
+    """How a field value reads in a report: blanks shown as an em dash."""
+    if v is None or v == "":
+        return "—"
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return str(v)
+
+
+def number(n: int) -> str:
+    return f"{n:,}"
+
+
+def label(name: str) -> str:
+    """`long_description` -> `Long description`."""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def markdown_escape(text: Any) -> str:
+    """Neutralise Markdown and raw HTML in data, so a descriptor can never become markup."""
+    s = value(text) if not isinstance(text, str) else text
+    s = s.replace("\r", " ").replace("\n", " ")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    for char, entity in _MD_ENTITIES.items():
+        s = s.replace(char, entity)
+    return s
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pipeline"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(value=value, number=number, label=label, md=markdown_escape)
+    return env
+
+
+def _view(cs: ChangeSet) -> dict[str, Any]:
+    """What the cycle templates need, computed once here rather than in the templates."""
+    shown = list(cs.key) + [d for d in cs.descriptors if d not in cs.key]
+    return {
+        "cs": cs,
+        "counts": cs.counts,
+        "shown": shown,
+        "added": cs.records("added"),
+        "deleted": cs.records("deleted"),
+        "reactivated": cs.records("reactivated"),
+        "interim": cs.records("interim"),
+        "purged": cs.records("purged"),
+        "descriptor_changes": cs.descriptor_changes(),
+        "other_changes": cs.other_changes(),
+        "termination": _termination_column(cs),
+        "key_text": lambda record: " ".join(str(record[k]) for k in cs.key),
+    }
+
+
+def _termination_column(cs: ChangeSet) -> str | None:
+    for frame in (cs.deleted, cs.interim):
+        for name in frame.columns:
+            if name.startswith("termination"):
+                return name
+    return None
+
+
+def render_cycle(cs: ChangeSet) -> dict[str, str]:
+    """The three reports of one cycle, keyed by file extension."""
+    env = environment()
+    view = _view(cs)
+    return {
+        "html": env.get_template("cycle.html").render(view),
+        "md": env.get_template("cycle.md").render(view),
+        "json": cycle_json(cs),
+    }
+
+
+def cycle_json(cs: ChangeSet) -> str:
+    return json.dumps(cs.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
+
+
+def write_cycle(cs: ChangeSet, out_dir: Path) -> list[Path]:
+    """Write a cycle's reports under `out_dir/<codeset>/`; return the files that changed."""
+    stem = cycle_stem(cs.old.version, cs.new.version)
+    written = []
+    for ext, text in render_cycle(cs).items():
+        path = out_dir / cs.codeset / f"{stem}.{ext}"
+        if write_atomically(path, text.encode("utf-8")):
+            written.append(path)
+    return written
+
+
+def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
+    """Every cycle report under `out_dir`, newest first (by the new edition's date)."""
+    entries = []
+    for path in sorted(out_dir.glob("*/*_to_*.json")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            entries.append(
+                CycleEntry(
+                    codeset=raw["codeset"],
+                    title=raw["title"],
+                    old_version=raw["from"]["version"],
+                    new_version=raw["to"]["version"],
+                    old_date=date.fromisoformat(raw["from"]["effective_date"]),
+                    new_date=date.fromisoformat(raw["to"]["effective_date"]),
+                    counts=raw["counts"],
+                )
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a cycle report of ours
+    return sorted(
+        entries, key=lambda e: (e.new_date, e.old_date, e.codeset, e.new_version), reverse=True
+    )
+
+
+def render_index(entries: Sequence[CycleEntry]) -> dict[str, str]:
+    env = environment()
+    groups = _group(entries)
+    return {
+        "html": env.get_template("index.html").render(entries=entries, groups=groups),
+        "md": env.get_template("index.md").render(entries=entries, groups=groups),
+    }
+
+
+def _group(entries: Iterable[CycleEntry]) -> list[tuple[str, str, list[CycleEntry]]]:
+    """Entries per code set, code sets in order of their newest cycle."""
+    groups: dict[str, list[CycleEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.codeset, []).append(entry)
+    return [(cid, items[0].title, items) for cid, items in groups.items()]
+
+
+def write_index(out_dir: Path) -> list[Path]:
+    """Rebuild `index.html` and `index.md` from the cycle reports present under `out_dir`."""
+    written = []
+    for ext, text in render_index(read_cycle_entries(out_dir)).items():
+        path = out_dir / f"index.{ext}"
+        if write_atomically(path, text.encode("utf-8")):
+            written.append(path)
+    return written
