@@ -140,6 +140,7 @@ class ChangeSet:
     unchanged: int
     fields: Mapping[tuple[Any, ...], tuple[FieldChange, ...]]
     schema: SchemaChange = field(default_factory=SchemaChange)
+    termination: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:

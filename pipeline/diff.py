@@ -128,6 +128,7 @@ def diff(
         unchanged=classified.height - kinds.height,
         fields=_field_changes(old, new, paired.select(key), key, compared, spec.descriptors),
         schema=schema,
+        termination=spec.termination if spec.termination in common else None,
     )
 
 

@@ -64,6 +64,11 @@ def number(n: int) -> str:
     return f"{n:,}"
 
 
+def plural(n: int, noun: str) -> str:
+    """`1 revision`, `2 revisions`, with thousands separators."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def label(name: str) -> str:
     """`long_description` -> `Long description`."""
     text = name.replace("_", " ")
@@ -90,7 +95,9 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(value=value, number=number, label=label, md=markdown_escape)
+    env.filters.update(
+        value=value, number=number, plural=plural, label=label, md=markdown_escape
+    )
     return env
 
 
@@ -108,17 +115,9 @@ def _view(cs: ChangeSet) -> dict[str, Any]:
         "purged": cs.records("purged"),
         "descriptor_changes": cs.descriptor_changes(),
         "other_changes": cs.other_changes(),
-        "termination": _termination_column(cs),
+        "termination": cs.termination,
         "key_text": lambda record: " ".join(str(record[k]) for k in cs.key),
     }
-
-
-def _termination_column(cs: ChangeSet) -> str | None:
-    for frame in (cs.deleted, cs.interim):
-        for name in frame.columns:
-            if name.startswith("termination"):
-                return name
-    return None
 
 
 def render_cycle(cs: ChangeSet) -> dict[str, str]:

@@ -1,0 +1,158 @@
+"""The bundled default, end to end: four real CMS HCPCS annual files, three cycles.
+
+Expectations were checked by hand against the release files:
+- 2019 adds modifiers CO and CQ (add date 2019-01-01, action A);
+- 2019 no longer lists DA, G9976 and G9977, which were active in 2018 (removed,
+  not terminated);
+- 2020 discontinues the functional-limitation G-codes (G8978-G8999,
+  G9158-G9186), still listed with termination date 2019-12-31.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.cycle import run
+from tests.conftest import REPO, Bundled
+
+
+def functional_limitation_codes(bundled: Bundled) -> list[str]:
+    """The G-codes of CMS's functional-limitation reporting that exist in 2019: G8978-G8999
+    and G9158-G9186 (the second range has gaps: G9177-G9185 were never assigned)."""
+    data = bundled.store.get("hcpcs", "2019").frame(["code"])
+    in_range = pl.col("code").is_between(pl.lit("G8978"), pl.lit("G8999")) | pl.col(
+        "code"
+    ).is_between(pl.lit("G9158"), pl.lit("G9186"))
+    return data.filter(in_range)["code"].to_list()
+
+
+def cycle(bundled: Bundled, old: str, new: str) -> dict:
+    path = bundled.out / "hcpcs" / f"{old}_to_{new}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_run_stores_four_editions_and_three_cycles(bundled: Bundled) -> None:
+    versions = [m.version for m in bundled.store.manifests("hcpcs")]
+    assert versions == ["2017", "2018", "2019", "2020"]
+    assert [r.status for r in bundled.result.ingested] == ["stored"] * 4
+    stems = sorted(p.name for p in (bundled.out / "hcpcs").iterdir())
+    assert stems == [
+        f"{a}_to_{b}.{ext}"
+        for a, b in (("2017", "2018"), ("2018", "2019"), ("2019", "2020"))
+        for ext in ("html", "json", "md")
+    ]
+    assert (bundled.out / "index.html").is_file() and (bundled.out / "index.md").is_file()
+
+
+def test_cycle_counts(bundled: Bundled) -> None:
+    counts = {
+        (cs.old.version, cs.new.version): (
+            cs.counts["added"],
+            cs.counts["deleted"],
+            cs.counts["changed"],
+        )
+        for cs in bundled.result.cycles
+    }
+    assert counts == {
+        ("2017", "2018"): (154, 29, 153),
+        ("2018", "2019"): (228, 36, 174),
+        ("2019", "2020"): (268, 89, 88),
+    }
+
+
+def test_2019_adds_the_therapy_assistant_modifiers(bundled: Bundled) -> None:
+    added = {r["code"]: r for r in cycle(bundled, "2018", "2019")["added"]}
+    assert {"CO", "CQ"} <= set(added)
+    assert added["CQ"]["record_type"] == "modifier"
+    assert "physical therapist assistant" in added["CQ"]["long_description"]
+
+
+def test_2019_reports_codes_dropped_without_termination_as_removed(bundled: Bundled) -> None:
+    deleted = cycle(bundled, "2018", "2019")["deleted"]
+    removed = sorted(r["code"] for r in deleted if r["reason"] == "removed")
+    assert removed == ["DA", "G9976", "G9977"]
+
+
+def test_2020_discontinues_the_functional_limitation_codes(bundled: Bundled) -> None:
+    deleted = {r["code"]: r for r in cycle(bundled, "2019", "2020")["deleted"]}
+    codes = functional_limitation_codes(bundled)
+    assert len(codes) == 42
+    assert set(codes) <= set(deleted)
+    assert {deleted[c]["termination_date"] for c in codes} == {"2019-12-31"}
+    g8978 = deleted["G8978"]
+    assert g8978["reason"] == "discontinued"
+    assert g8978["termination_date"] == "2019-12-31"
+    assert g8978["add_date"] == "2013-01-01"
+
+
+def test_terminated_codes_are_not_deleted_twice(bundled: Bundled) -> None:
+    """A code discontinued for 2018 appears as deleted in 2017->2018 only."""
+    first = {r["code"] for r in cycle(bundled, "2017", "2018")["deleted"]}
+    later = {r["code"] for r in cycle(bundled, "2018", "2019")["deleted"]}
+    assert first and not (first & later)
+
+
+def test_long_descriptions_are_joined_from_continuation_records(bundled: Bundled) -> None:
+    data = bundled.store.get("hcpcs", "2019").frame()
+    ad = data.filter(pl.col("code") == "AD").row(0, named=True)
+    assert ad["long_description"] == (
+        "Medical supervision by a physician: more than four concurrent anesthesia procedures"
+    )
+
+
+def test_manifest_records_provenance(bundled: Bundled) -> None:
+    m = bundled.store.get("hcpcs", "2020").manifest
+    source = REPO / "sources" / "hcpcs" / "2020-Alpha-Numeric-HCPCS-File.zip"
+    assert m.source.name == source.name
+    assert m.source.member == "HCPC2020_ANWEB_w_disclaimer.txt"
+    assert m.source.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert m.effective_date == date(2020, 1, 1)
+    assert m.rows == 7079
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_second_run_changes_nothing(bundled: Bundled) -> None:
+    root = bundled.out.parent
+    before = tree_digest(root)
+    again = run(bundled.config, bundled.store, bundled.out)
+    assert [r.status for r in again.ingested] == ["unchanged"] * 4
+    assert again.written == [] and again.new_cycles == []
+    assert tree_digest(root) == before
+
+
+def test_reports_match_the_committed_ones(bundled: Bundled) -> None:
+    """`make run` reproduces the committed reports and snapshots byte for byte."""
+    committed = REPO / "reports"
+    assert tree_digest(bundled.out) == tree_digest(committed)
+    assert tree_digest(bundled.store.root) == tree_digest(REPO / "snapshots")
+
+
+def test_cli_diff_json_on_the_bundled_store(bundled: Bundled) -> None:
+    runner = CliRunner()
+    base = ["--config", str(REPO / "codesets.toml"), "--store", str(bundled.store.root)]
+    result = runner.invoke(
+        cli,
+        [*base, "diff", "hcpcs", "--from", "2018", "--to", "2019", "--format", "json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert {"CO", "CQ"} <= {r["code"] for r in json.loads(result.output)["added"]}
+    result = runner.invoke(cli, [*base, "diff", "hcpcs", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["from"]["version"], data["to"]["version"]) == ("2019", "2020")
+    assert "G8978" in {r["code"] for r in data["deleted"]}

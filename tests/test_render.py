@@ -1,0 +1,186 @@
+"""Reports: golden files for all three formats, escaping of hostile text, the index.
+
+Golden files live in tests/golden/ and are regenerated only by `make golden`
+(CODESET_UPDATE_GOLDEN=1); a missing golden file fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from pipeline.changeset import ChangeSet
+from pipeline.diff import diff
+from pipeline.render import (
+    markdown_escape,
+    read_cycle_entries,
+    render_cycle,
+    render_index,
+    write_cycle,
+    write_index,
+)
+from tests.conftest import edition, frame, make_spec, therapy_2024, therapy_2025
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("CODESET_UPDATE_GOLDEN") == "1"
+
+
+def therapy_changes() -> ChangeSet:
+    """97140 reworded, 97530 added, G0283 removed, G8978 discontinued (see conftest)."""
+    return diff(
+        therapy_2024(),
+        therapy_2025(),
+        make_spec(),
+        old_info=edition("2024", date(2024, 1, 1), rows=4),
+        new_info=edition("2025", date(2025, 1, 1), rows=4),
+    )
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"missing golden file {path}: run `make golden` and review it"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("ext", ["html", "md", "json"])
+def test_cycle_report_matches_golden(ext: str) -> None:
+    check_golden(f"therapy_2024_to_2025.{ext}", render_cycle(therapy_changes())[ext])
+
+
+@pytest.mark.parametrize("ext", ["html", "md"])
+def test_index_matches_golden(ext: str, tmp_path: Path) -> None:
+    write_cycle(therapy_changes(), tmp_path)
+    check_golden(f"index.{ext}", render_index(read_cycle_entries(tmp_path))[ext])
+
+
+def test_rendering_is_deterministic() -> None:
+    assert render_cycle(therapy_changes()) == render_cycle(therapy_changes())
+
+
+def test_json_report_is_the_change_set() -> None:
+    data = json.loads(render_cycle(therapy_changes())["json"])
+    assert set(data) >= {"schema_version", "codeset", "from", "to", "counts", "added"}
+    assert data["counts"] == therapy_changes().counts
+
+
+def test_markdown_word_diff_marks_inserted_words() -> None:
+    md = render_cycle(therapy_changes())["md"]
+    assert "Manual therapy ~~techniques~~ **techniques, each 15 minutes**" in md
+
+
+def test_html_word_diff_uses_del_and_ins() -> None:
+    html = render_cycle(therapy_changes())["html"]
+    assert "<del>techniques</del> <ins>techniques, each 15 minutes</ins>" in html
+
+
+PAYLOADS = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "[click](https://evil.example) ![x](https://evil.example/x.png) | cell | `code` *em*",
+)
+
+
+def hostile_changes() -> ChangeSet:
+    """Every descriptor is a payload: added, reworded and deleted records all carry one."""
+    old = frame(
+        [
+            {"code": "97110", "description": "Therapeutic exercise"},
+            {"code": "97112", "description": PAYLOADS[1]},
+        ]
+    )
+    new = frame(
+        [
+            {"code": "97110", "description": PAYLOADS[0]},
+            {"code": "97530", "description": PAYLOADS[2]},
+        ]
+    )
+    return diff(
+        old,
+        new,
+        make_spec(title="<b>Title</b>"),
+        old_info=edition("2024", date(2024, 1, 1)),
+        new_info=edition("2025", date(2025, 1, 1)),
+    )
+
+
+class ElementCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def test_hostile_descriptors_are_text_in_html() -> None:
+    html = render_cycle(hostile_changes())["html"]
+    parsed = ElementCollector()
+    parsed.feed(html)
+    tags = {t for t, _ in parsed.tags}
+    assert "img" not in tags and "b" not in tags
+    assert not [a for _, attrs in parsed.tags for a, _ in attrs if a.startswith("on")]
+    # The one script is the report's own filter box, and it holds none of the payloads.
+    assert len(parsed.scripts) == 1
+    assert "alert" not in parsed.scripts[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_hostile_descriptors_are_neutralised_in_markdown() -> None:
+    md = render_cycle(hostile_changes())["md"]
+    assert "<script" not in md and "<img" not in md
+    assert "](https" not in md.replace(r"\](https", "")  # no link or image syntax survives
+    assert r"\[click\]" in md and r"\| cell \|" in md
+
+
+def test_markdown_escape() -> None:
+    assert markdown_escape("a|b") == r"a\|b"
+    assert markdown_escape("<b>&") == "&lt;b&gt;&amp;"
+    assert markdown_escape("two\nlines") == "two lines"
+    assert markdown_escape(None) == "—"
+
+
+def test_write_cycle_and_index(tmp_path: Path) -> None:
+    cs = therapy_changes()
+    written = write_cycle(cs, tmp_path)
+    assert sorted(p.name for p in written) == [
+        "2024_to_2025.html",
+        "2024_to_2025.json",
+        "2024_to_2025.md",
+    ]
+    assert write_cycle(cs, tmp_path) == []  # unchanged content is not rewritten
+    write_index(tmp_path)
+    index = (tmp_path / "index.md").read_text()
+    assert "[2024 → 2025](demo/2024_to_2025.md)" in index
+
+
+def test_index_lists_newest_cycle_first(tmp_path: Path) -> None:
+    spec = make_spec()
+    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
+    for old, new in zip(editions, editions[1:], strict=False):
+        cs = diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new)
+        write_cycle(cs, tmp_path)
+    entries = read_cycle_entries(tmp_path)
+    assert [e.stem for e in entries] == ["2024_to_2025", "2023_to_2024"]
+
+
+def test_empty_index_says_so() -> None:
+    assert "No cycles yet" in render_index([])["md"]
