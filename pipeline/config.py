@@ -217,7 +217,7 @@ def _parse_edition(body: Any, base: Path, where: str) -> Edition:
         raise ConfigError(f"{where}: {exc}") from None
     source = _str(body["source"], f"{where}.source")
     if not source.startswith(("https://", "http://")):
-        source = str((base / source))
+        source = str(base / source)
     return Edition(
         version=version,
         effective=parse_date(body["effective"], f"{where}.effective"),

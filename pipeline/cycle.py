@@ -6,6 +6,7 @@ CLI can print it and choose an exit code.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def run(config: Config, store: Store, out_dir: Path) -> RunResult:
 
 def consecutive(snapshots: list[Snapshot]) -> list[tuple[Snapshot, Snapshot]]:
     """Pairs of editions next to each other in effective-date order."""
-    return list(zip(snapshots, snapshots[1:], strict=False))
+    return list(itertools.pairwise(snapshots))
 
 
 def report(
@@ -85,7 +86,9 @@ def pick_cycle(
     else:
         new_snap = store.get(codeset, new)
     if old is None:
-        earlier = [s for s in snapshots if s.manifest.effective_date < new_snap.manifest.effective_date]
+        earlier = [
+            s for s in snapshots if s.manifest.effective_date < new_snap.manifest.effective_date
+        ]
         if not earlier:
             raise ConfigError(
                 f"{codeset} {new_snap.manifest.version} has no earlier stored edition to compare"

@@ -95,9 +95,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(
-        value=value, number=number, plural=plural, label=label, md=markdown_escape
-    )
+    env.filters.update(value=value, number=number, plural=plural, label=label, md=markdown_escape)
     return env
 
 

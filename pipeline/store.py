@@ -152,9 +152,7 @@ class Store:
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
             known = ", ".join(m.version for m in self.manifests(codeset)) or "none"
-            raise StoreError(
-                f"no snapshot {codeset}/{version} in {self.root} (stored: {known})"
-            )
+            raise StoreError(f"no snapshot {codeset}/{version} in {self.root} (stored: {known})")
         return Snapshot(manifest=_read_manifest(manifest_path), path=path)
 
     def manifests(self, codeset: str | None = None) -> list[Manifest]:

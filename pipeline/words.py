@@ -10,7 +10,6 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
-
 Tag = Literal["=", "-", "+"]
 
 

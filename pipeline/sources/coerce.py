@@ -20,9 +20,7 @@ TYPES = ("str", "int", "decimal", "date")
 def tidy_strings(frame: pl.DataFrame) -> pl.DataFrame:
     """Strip surrounding blanks and turn empty strings into nulls, in every text column."""
     text = [c for c, t in frame.schema.items() if t == pl.String and c != LINE]
-    return frame.with_columns(
-        pl.col(c).str.strip_chars().replace("", None) for c in text
-    )
+    return frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in text)
 
 
 def rename_columns(frame: pl.DataFrame, mapping: Mapping[str, str], file: str) -> pl.DataFrame:
@@ -119,9 +117,7 @@ def check_unique(frame: pl.DataFrame, key: Sequence[str], file: str) -> None:
         shown.append(label)
     count = dupes.select(pl.struct(key).n_unique()).item()
     more = f" and {count - 10} more" if count > 10 else ""
-    raise InputError(
-        file, f"duplicate key {'+'.join(key)}: {'; '.join(shown)}{more}"
-    )
+    raise InputError(file, f"duplicate key {'+'.join(key)}: {'; '.join(shown)}{more}")
 
 
 def check_not_empty(frame: pl.DataFrame, file: str) -> None:

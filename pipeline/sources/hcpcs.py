@@ -56,8 +56,13 @@ _DETAIL: tuple[tuple[str, int, int, int], ...] = (
     ("termination_date", 285, 292, 1),
     ("action_code", 293, 293, 1),
 )
-DATES = ("asc_effective_date", "mog_effective_date", "add_date", "action_effective_date",
-         "termination_date")
+DATES = (
+    "asc_effective_date",
+    "mog_effective_date",
+    "add_date",
+    "action_effective_date",
+    "termination_date",
+)
 
 #: The snapshot's columns, in order.
 COLUMNS = ("code", "record_type", "long_description", *(f[0] for f in _DETAIL))
@@ -135,8 +140,7 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
         row = short.row(0, named=True)
         raise InputError(
             file,
-            f"record is {len(row['text'])} characters long, expected {WIDTH} "
-            "(truncated file?)",
+            f"record is {len(row['text'])} characters long, expected {WIDTH} (truncated file?)",
             line=row[LINE],
         )
     action = pl.col("text").str.slice(292, 1)
@@ -150,16 +154,16 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
             column=293,
         )
     modifier = pl.col("rid").is_in(["7", "8"])
-    shape_ok = pl.when(modifier).then(pl.col("code").str.contains(r"^[A-Z0-9]{2}$")).otherwise(
-        pl.col("code").str.contains(r"^[A-Z0-9]{5}$")
+    shape_ok = (
+        pl.when(modifier)
+        .then(pl.col("code").str.contains(r"^[A-Z0-9]{2}$"))
+        .otherwise(pl.col("code").str.contains(r"^[A-Z0-9]{5}$"))
     )
     bad = records.filter(~shape_ok)
     if bad.height:
         row = bad.row(0, named=True)
         kind = "a 2-character modifier" if row["rid"] in "78" else "a 5-character code"
-        raise InputError(
-            file, f"{row['code']!r} is not {kind}", line=row[LINE], column=1
-        )
+        raise InputError(file, f"{row['code']!r} is not {kind}", line=row[LINE], column=1)
 
 
 def _check_continuations(records: pl.DataFrame, file: str) -> None:
@@ -207,8 +211,7 @@ def _realign_asc_date(frame: pl.DataFrame) -> pl.DataFrame:
 def _parse_dates(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     for name in DATES:
         value = pl.col(name).replace("", None)
-        parsed = frame.select(value.alias("raw"), value.str.to_date("%Y%m%d", strict=False),
-                              LINE)
+        parsed = frame.select(value.alias("raw"), value.str.to_date("%Y%m%d", strict=False), LINE)
         bad = parsed.filter(pl.col("raw").is_not_null() & pl.col(name).is_null())
         if bad.height:
             row = bad.row(0, named=True)
