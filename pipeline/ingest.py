@@ -44,8 +44,10 @@ def ingest(
     parsed: a scheduled run that finds nothing new costs a hash per file.
     """
     check_name(version, "version label")
-    if not source.is_file():
-        raise InputError(str(source), "file not found" if not source.exists() else "not a file")
+    if not source.exists():
+        raise InputError(str(source), "file not found")
+    if source.is_dir():
+        raise InputError(str(source), "is a directory, expected a release file")
     if store.has(spec.id, version):
         existing = store.get(spec.id, version)
         if existing.manifest.source.sha256 == file_digest(source):

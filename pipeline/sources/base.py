@@ -50,7 +50,7 @@ def open_source(path: Path, member: str | None = None) -> RawSource:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
     digest = hashlib.sha256(blob).hexdigest()
     if not blob:
-        raise InputError(path.name, "file is empty")
+        raise InputError(str(path), "file is empty")
     if blob[:4] == b"PK\x03\x04" or path.suffix.lower() == ".zip":
         name, data = _read_zip_member(path, blob, member)
         return RawSource(data=data, path=path, member=name, sha256=digest, size=len(blob))

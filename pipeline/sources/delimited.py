@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +126,7 @@ def _dialect(opts: Options) -> dict[str, Any]:
             "strict": True}  # fmt: skip
 
 
-def _lines_from(text: str, pos: int):  # type: ignore[no-untyped-def]
+def _lines_from(text: str, pos: int) -> Iterator[str]:
     while pos < len(text):
         end = text.find("\n", pos)
         end = len(text) if end == -1 else end + 1
@@ -138,17 +137,19 @@ def _lines_from(text: str, pos: int):  # type: ignore[no-untyped-def]
 def _header(
     text: str, pos: int, line: int, opts: Options, file: str
 ) -> tuple[list[str], int, int, int]:
-    """The first non-blank record, where it starts, and the offset and line count after it."""
+    """The first non-blank record; the offset and line count after it; the line it is on."""
     records = csv.reader(_lines_from(text, pos), **_dialect(opts))
     done = 0
-    for row in records:
-        start, done = done + 1, records.line_num
-        if any(field.strip() for field in row):
-            for _ in range(done):
-                pos = text.find("\n", pos) + 1 or len(text)
-            return row, pos, line + done, line + start
-    if opts.quote and records.line_num > done:
-        raise InputError(file, "header never closes its quote", line=line + done + 1)
+    try:
+        for row in records:
+            start, done = done + 1, records.line_num
+            if any(field.strip() for field in row):
+                for _ in range(done):
+                    end = text.find("\n", pos)
+                    pos = len(text) if end == -1 else end + 1
+                return row, pos, line + done, line + start
+    except csv.Error as exc:
+        raise _csv_error(exc, file, line + done + 1, line + records.line_num) from None
     raise InputError(file, "no header line (nothing after the skipped lines)", line=line + 1)
 
 
@@ -177,18 +178,19 @@ def _read_fast(body: str, width: int, first: int, opts: Options) -> pl.DataFrame
         return None  # a record spans lines: line numbers need the csv module
     frame = frame.with_row_index(LINE, offset=first + 1)
     end = pl.col(names[-1])
-    odd = frame.filter((end != END) | end.is_null() | (pl.col("f0").str.strip_chars() == ""))
+    short = (end != END) | end.is_null()
+    odd = frame.filter(short | (pl.col("f0").str.strip_chars() == ""))
     if odd.height:
-        text = pl.concat_str(pl.col(names), ignore_nulls=True).str.strip_chars()
-        if odd.filter(text != END).height:
+        blank = pl.concat_str(pl.col(names), ignore_nulls=True).str.strip_chars() == END
+        if odd.filter(short & ~blank).height:
             return None  # a short row: let the csv module report it
-        frame = frame.filter(~pl.col(LINE).is_in(odd[LINE].implode()))
+        frame = frame.filter(~pl.col(LINE).is_in(odd.filter(blank)[LINE].implode()))
     return frame.drop(names[-1])
 
 
 def _odd_quoting(body: str, delimiter: str, quote: str) -> bool:
     """Whether a quote is closed and followed by text: polars and csv read that differently."""
-    d, q = re.escape(delimiter), re.escape(quote)
+    d, q = (f"\\x{{{ord(c):x}}}" for c in (delimiter, quote))
     pattern = rf"(?:^|[{d}])(?:{q}{q})+[^{d}{q}]|[^{d}{q}]{q}(?:{q}{q})*[^{d}{q}]"
     lines = pl.read_csv(
         body.encode(),
