@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,12 @@ from pipeline.errors import ConfigError
 from pipeline.sources.registry import READER_OPTIONS
 
 #: Code-set ids and version labels become directory and file names: keep them tame.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def check_name(value: str, what: str) -> str:
     """Refuse names that could escape the store (`../`, separators) or confuse a shell."""
-    if not isinstance(value, str) or not SAFE_NAME.match(value) or ".." in value:
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value) or ".." in value:
         raise ConfigError(
             f"invalid {what} {value!r}: use letters, digits, '.', '_' and '-' "
             "(at most 64, starting with a letter or digit)"
@@ -195,12 +195,51 @@ def _parse_reader(body: Any, where: str) -> ReaderSpec:
         )
     _no_unknown(body, _READER_KEYS | READER_OPTIONS[fmt], where)
     options = {k: v for k, v in body.items() if k not in _READER_KEYS}
+    for name, value in options.items():
+        _check_option(name, value, f"{where}.{name}")
     return ReaderSpec(
         format=fmt,
         member=_str(body["member"], f"{where}.member") if "member" in body else None,
         encoding=_str(body.get("encoding", "auto"), f"{where}.encoding"),
         options=options,
     )
+
+
+_OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "columns": (dict,),
+    "types": (dict,),
+    "date_format": (str,),
+    "delimiter": (str,),
+    "skip_lines": (int,),
+    "skip_rows": (int,),
+    "header": (bool,),
+    "names": (list,),
+    "quote": (str,),
+    "sheet": (str, int),
+    "fields": (list,),
+}
+
+
+def _check_option(name: str, value: Any, where: str) -> None:
+    """Reader options have fixed shapes; check them here so the reader never meets a surprise."""
+    expected = _OPTION_TYPES.get(name)
+    if expected and (
+        not isinstance(value, expected) or (bool in expected) != (type(value) is bool)
+    ):
+        shapes = " or ".join(
+            t.__name__.replace("dict", "table").replace("list", "array") for t in expected
+        )
+        raise ConfigError(f"{where}: expected {shapes}, got {value!r}")
+    if name in ("columns", "types") and not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigError(f"{where}: expected a table of strings, got {value!r}")
+    if name == "types":
+        bad = sorted(set(value.values()) - {"str", "int", "decimal", "date"})
+        if bad:
+            raise ConfigError(f"{where}: unknown type(s) {bad}; use str, int, decimal or date")
+    if name in ("skip_lines", "skip_rows") and value < 0:
+        raise ConfigError(f"{where}: must not be negative")
 
 
 def _parse_edition(body: Any, base: Path, where: str) -> Edition:
@@ -227,8 +266,8 @@ def _parse_edition(body: Any, base: Path, where: str) -> Edition:
 
 
 def parse_date(value: Any, where: str) -> date:
-    """Accept a TOML date or an ISO `YYYY-MM-DD` string."""
-    if isinstance(value, date):
+    """Accept a TOML date or an ISO `YYYY-MM-DD` string (not a date-time)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
         try:

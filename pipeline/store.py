@@ -241,10 +241,24 @@ class Store:
             if not set_dir.is_dir():
                 continue
             for child in set_dir.iterdir():
-                if child.name.startswith(TMP_PREFIX):
+                if child.name.startswith(TMP_PREFIX) and not _owner_alive(child.name):
                     shutil.rmtree(child, ignore_errors=True)
                     removed.append(child)
         return removed
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process that named a temporary `.tmp-<version>-<pid>` is still running."""
+    pid_text = name.rsplit("-", 1)[-1]
+    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def manifest_json(manifest: Manifest) -> str:

@@ -171,6 +171,7 @@ def _read_fast(body: str, width: int, first: int, opts: Options) -> pl.DataFrame
             empty_string_is_null=False,
             truncate_ragged_lines=False,
             raise_if_empty=False,
+            missing_columns="insert",
         )
     except pl.exceptions.PolarsError:
         return None
