@@ -6,6 +6,7 @@ Golden files live in tests/golden/ and are regenerated only by `make golden`
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from datetime import date
@@ -175,7 +176,7 @@ def test_write_cycle_and_index(tmp_path: Path) -> None:
 def test_index_lists_newest_cycle_first(tmp_path: Path) -> None:
     spec = make_spec()
     editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
-    for old, new in zip(editions, editions[1:], strict=False):
+    for old, new in itertools.pairwise(editions):
         cs = diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new)
         write_cycle(cs, tmp_path)
     entries = read_cycle_entries(tmp_path)
