@@ -108,12 +108,14 @@ def cli(ctx: click.Context, config_path: Path | None, store_dir: Path, out_dir: 
     "--effective",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Date the edition takes effect (YYYY-MM-DD); defaults to the configured edition's.",
+    help="Date the edition takes effect (YYYY-MM-DD). Default: the configured edition's, "
+    "else implied by the label (2020, FY2025, RVU25D) or the file name (Eff_10-01-2026).",
 )
 @click.pass_obj
 @handle_errors
 def ingest(obj: Context, codeset: str, source: Path, version: str, effective: Any) -> None:
     """Read SOURCE (a release file or zip) and store it as CODESET edition VERSION."""
+    from pipeline.builtin import infer_effective
     from pipeline.config import check_name
     from pipeline.errors import ConfigError
     from pipeline.ingest import ingest as do_ingest
@@ -121,12 +123,17 @@ def ingest(obj: Context, codeset: str, source: Path, version: str, effective: An
     spec = obj.config().codeset(codeset)
     check_name(version, "version label")
     configured = {e.version: e for e in spec.editions}
+    inferred = infer_effective(codeset, version, source.name)
     if effective is not None:
         when: date = effective.date()
     elif version in configured:
         when = configured[version].effective
+    elif inferred is not None:
+        when = inferred
     else:
-        raise ConfigError(f"{codeset} {version}: give --effective YYYY-MM-DD for a new edition")
+        raise ConfigError(
+            f"{codeset} {version}: give --effective YYYY-MM-DD (the label does not imply a date)"
+        )
     note = configured[version].note if version in configured else None
     result = do_ingest(obj.store(), spec, source, version, when, note)
     click.echo(result.message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,8 @@ class CodeSetSpec:
     ignore: tuple[str, ...] = ()
     termination: str | None = None
     editions: tuple[Edition, ...] = ()
+    #: Reader formats to try when `reader.format` is `auto` (empty: every detectable one).
+    formats: tuple[str, ...] = ()
 
     def compared_columns(self, columns: Sequence[str]) -> list[str]:
         """Columns whose differences count as changes: `compare`, or all non-key minus `ignore`."""
@@ -90,14 +92,14 @@ class Config:
     codesets: Mapping[str, CodeSetSpec]
 
     def codeset(self, codeset_id: str) -> CodeSetSpec:
-        try:
-            return self.codesets[codeset_id]
-        except KeyError:
-            known = ", ".join(sorted(self.codesets)) or "none"
-            where = f" in {self.path}" if self.path else ""
-            raise ConfigError(
-                f"unknown code set {codeset_id!r}{where} (configured: {known})"
-            ) from None
+        """The configured code set, else the built-in one of that id."""
+        from pipeline.builtin import BUILTIN
+
+        spec = self.codesets.get(codeset_id) or BUILTIN.get(codeset_id)
+        if spec is None:
+            known = ", ".join(sorted(set(self.codesets) | set(BUILTIN)))
+            raise ConfigError(f"unknown code set {codeset_id!r} (known: {known})")
+        return spec
 
 
 _CODESET_KEYS = {
@@ -144,6 +146,9 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
 
 
 def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
+    """A code-set table; for a built-in id every field is optional and overrides the built-in."""
+    from pipeline.builtin import BUILTIN
+
     try:
         check_name(cid, "code-set id")
     except ConfigError as exc:
@@ -151,13 +156,29 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
     if not isinstance(body, dict):
         raise ConfigError(f"{where}: must be a table")
     _no_unknown(body, _CODESET_KEYS, where)
-    for name in _REQUIRED_CODESET_KEYS:
-        if name not in body:
-            raise ConfigError(f"{where}: missing required key {name!r}")
-    key = _str_list(body["key"], f"{where}.key")
-    if not key:
-        raise ConfigError(f"{where}.key: name at least one key column")
-    compare = body.get("compare")
+    builtin = BUILTIN.get(cid)
+    if builtin is None:
+        for name in _REQUIRED_CODESET_KEYS:
+            if name not in body:
+                raise ConfigError(f"{where}: missing required key {name!r}")
+    fields: dict[str, Any] = {}
+    if "title" in body:
+        fields["title"] = _str(body["title"], f"{where}.title")
+    if "publisher" in body:
+        fields["publisher"] = _str(body["publisher"], f"{where}.publisher")
+    if "key" in body:
+        fields["key"] = tuple(_str_list(body["key"], f"{where}.key"))
+        if not fields["key"]:
+            raise ConfigError(f"{where}.key: name at least one key column")
+    if "reader" in body:
+        fields["reader"] = _parse_reader(body["reader"], f"{where}.reader")
+    for name in ("descriptors", "ignore"):
+        if name in body:
+            fields[name] = tuple(_str_list(body[name], f"{where}.{name}"))
+    if "compare" in body:
+        fields["compare"] = tuple(_str_list(body["compare"], f"{where}.compare"))
+    if "termination" in body:
+        fields["termination"] = _str(body["termination"], f"{where}.termination")
     editions = tuple(
         _parse_edition(e, base, f"{where}.editions[{i}]")
         for i, e in enumerate(body.get("editions", []))
@@ -167,28 +188,16 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
         if ed.version in seen:
             raise ConfigError(f"{where}: two editions are labelled {ed.version!r}")
         seen.add(ed.version)
-    return CodeSetSpec(
-        id=cid,
-        title=_str(body["title"], f"{where}.title"),
-        publisher=_str(body["publisher"], f"{where}.publisher"),
-        key=tuple(key),
-        reader=_parse_reader(body["reader"], f"{where}.reader"),
-        descriptors=tuple(_str_list(body.get("descriptors", []), f"{where}.descriptors")),
-        compare=None if compare is None else tuple(_str_list(compare, f"{where}.compare")),
-        ignore=tuple(_str_list(body.get("ignore", []), f"{where}.ignore")),
-        termination=(
-            _str(body["termination"], f"{where}.termination") if "termination" in body else None
-        ),
-        editions=tuple(sorted(editions, key=lambda e: (e.effective, e.version))),
-    )
+    fields["editions"] = tuple(sorted(editions, key=lambda e: (e.effective, e.version)))
+    if builtin is not None:
+        return replace(builtin, **fields)
+    return CodeSetSpec(id=cid, **fields)
 
 
 def _parse_reader(body: Any, where: str) -> ReaderSpec:
     if not isinstance(body, dict):
-        raise ConfigError(f"{where}: must be a table with at least `format`")
-    if "format" not in body:
-        raise ConfigError(f"{where}: missing required key 'format'")
-    fmt = _str(body["format"], f"{where}.format")
+        raise ConfigError(f'{where}: must be a table, e.g. {{ format = "delimited" }}')
+    fmt = _str(body.get("format", "auto"), f"{where}.format")
     if fmt not in READER_OPTIONS:
         raise ConfigError(
             f"{where}.format: unknown reader {fmt!r} (known: {', '.join(sorted(READER_OPTIONS))})"

@@ -26,6 +26,7 @@ class IngestResult:
             return f"{m.codeset} {m.version}: already stored, identical content ({m.rows:,} rows)"
         return (
             f"{m.codeset} {m.version}: stored {m.rows:,} rows from {m.source.name}"
+            f"{f'!{m.source.member}' if m.source.member else ''}"
             f" (reader {self.reader}, content {m.content_sha256[:12]})"
         )
 
@@ -52,7 +53,7 @@ def ingest(
         existing = store.get(spec.id, version)
         if existing.manifest.source.sha256 == file_digest(source):
             return IngestResult("unchanged", existing, existing.manifest.source.reader)
-    data = read_source(source, spec.reader, spec.key)
+    data = read_source(source, spec.reader, spec.key, formats=spec.formats)
     info = SourceInfo(
         name=source.name,
         sha256=data.raw.sha256,

@@ -350,8 +350,8 @@ def test_ingest_truncated_record_names_the_line(project: Project) -> None:
 
 def test_ingest_unknown_codeset(project: Project) -> None:
     p = project
-    result = invoke([*p.options, "ingest", "icd10cm", str(p.src_2020), "--version", "2020"])
-    assert_one_line_error(result, "unknown code set 'icd10cm'", "configured: hcpcs")
+    result = invoke([*p.options, "ingest", "cpt", str(p.src_2020), "--version", "2020"])
+    assert_one_line_error(result, "unknown code set 'cpt'", "known: hcpcs, icd10cm")
     assert_empty_dir_or_absent(p.store)
 
 
@@ -366,8 +366,8 @@ def test_ingest_bad_version_label(project: Project) -> None:
 
 def test_ingest_new_version_needs_effective_date(project: Project) -> None:
     p = project
-    result = invoke([*p.options, "ingest", "hcpcs", str(p.src_2020), "--version", "2021"])
-    assert_one_line_error(result, "hcpcs 2021", "--effective")
+    result = invoke([*p.options, "ingest", "hcpcs", str(p.src_2020), "--version", "January"])
+    assert_one_line_error(result, "hcpcs January", "--effective")
     assert_empty_dir_or_absent(p.store)
 
 
@@ -386,8 +386,8 @@ def test_diff_unknown_from_version(project: Project) -> None:
 
 
 def test_diff_unknown_codeset(project: Project) -> None:
-    result = invoke([*project.options, "diff", "icd10cm"])
-    assert_one_line_error(result, "unknown code set 'icd10cm'")
+    result = invoke([*project.options, "diff", "cpt"])
+    assert_one_line_error(result, "unknown code set 'cpt'")
 
 
 def test_diff_with_one_stored_edition(project: Project) -> None:
@@ -453,3 +453,11 @@ def test_run_with_missing_edition_source(project: Project) -> None:
     result = invoke([*p.options, "run"])
     assert_one_line_error(result, "HCPC2020_ANWEB.txt", "file not found")
     assert not (p.store / "hcpcs" / "2020").exists()
+
+
+def test_ingest_infers_the_effective_date_from_the_label(project: Project) -> None:
+    """HCPCS labels are years: `2021` takes effect on 2021-01-01."""
+    p = project
+    ok([*p.options, "ingest", "hcpcs", str(p.src_2020), "--version", "2021"])
+    listing = json.loads(ok([*p.options, "list", "--format", "json"]).stdout)
+    assert [(m["version"], m["effective_date"]) for m in listing] == [("2021", "2021-01-01")]

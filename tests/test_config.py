@@ -132,8 +132,9 @@ def test_valid_config_parses_into_dataclasses(tmp_path: Path) -> None:
     assert hcpcs.reader == ReaderSpec(format="hcpcs-anweb")
     assert hcpcs.reader.encoding == "auto"
     assert hcpcs.reader.member is None
-    assert hcpcs.descriptors == ()
-    assert hcpcs.termination is None
+    # Fields it does not set come from the built-in hcpcs code set.
+    assert hcpcs.descriptors == ("long_description", "short_description")
+    assert hcpcs.termination == "termination_date"
     assert hcpcs.editions == ()
 
 
@@ -199,8 +200,9 @@ def test_compared_columns_explicit_compare_keeps_its_order_and_skips_absent_colu
 def test_unknown_codeset_and_edition_name_what_is_configured(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + EDITION)
     config = load_config(path)
-    with pytest.raises(ConfigError, match=r"unknown code set 'icd10cm'.*configured: hcpcs"):
-        config.codeset("icd10cm")
+    with pytest.raises(ConfigError, match=r"unknown code set 'fees'.*known: hcpcs, icd10cm"):
+        config.codeset("fees")
+    assert config.codeset("icd10cm").key == ("code",)  # built in
     with pytest.raises(ConfigError, match=r"no edition '2021'.*configured: 2020"):
         config.codeset("hcpcs").edition("2021")
 
@@ -261,14 +263,25 @@ def test_unknown_key_in_an_edition(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["title", "publisher", "key", "reader"])
 def test_missing_required_codeset_key(tmp_path: Path, name: str) -> None:
-    lines = [line for line in MINIMAL.splitlines() if not line.startswith(f"{name} =")]
+    """A code set of one's own (not built in) must say everything."""
+    custom = MINIMAL.replace("[codesets.hcpcs]", "[codesets.clinic-fees]")
+    lines = [line for line in custom.splitlines() if not line.startswith(f"{name} =")]
     message = load_error(tmp_path, "\n".join(lines) + "\n")
-    assert f"[codesets.hcpcs]: missing required key '{name}'" in message
+    assert f"[codesets.clinic-fees]: missing required key '{name}'" in message
 
 
-def test_missing_reader_format(tmp_path: Path) -> None:
-    message = load_error(tmp_path, MINIMAL.replace('format = "hcpcs-anweb"', 'member = "*.txt"'))
-    assert "reader: missing required key 'format'" in message
+def test_builtin_code_set_needs_only_its_editions(tmp_path: Path) -> None:
+    spec = load_config(write(tmp_path, "[codesets.hcpcs]\n" + EDITION)).codeset("hcpcs")
+    assert spec.termination == "termination_date"
+    assert spec.reader.format == "auto"
+    assert [e.version for e in spec.editions] == ["2020"]
+
+
+def test_reader_without_format_detects_it(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, MINIMAL.replace('format = "hcpcs-anweb"', 'member = "*.txt"'))
+    )
+    assert config.codeset("hcpcs").reader == ReaderSpec(format="auto", member="*.txt")
 
 
 def test_reader_must_be_a_table(tmp_path: Path) -> None:

@@ -42,13 +42,27 @@ def reader_function(fmt: str) -> Reader:
 
 
 def read_source(
-    path: Path, reader: ReaderSpec, key: Sequence[str], required: Sequence[str] = ()
+    path: Path,
+    reader: ReaderSpec,
+    key: Sequence[str],
+    required: Sequence[str] = (),
+    formats: Sequence[str] = (),
 ) -> SourceData:
-    """Read one edition's release file into a validated frame sorted by `key`."""
+    """Read one edition's release file into a validated frame sorted by `key`.
+
+    With reader format `auto`, the format is detected among `formats` (or all
+    detectable formats) from the file's content.
+    """
     from pipeline.sources import coerce
 
-    raw = open_source(path, reader.member)
-    frame = reader_function(reader.format)(raw, reader)
+    fmt = reader.format
+    if fmt == "auto":
+        from pipeline.sources.detect import detect
+
+        fmt, raw = detect(path, reader.member, formats)
+    else:
+        raw = open_source(path, reader.member)
+    frame = reader_function(fmt)(raw, reader)
     options: dict[str, Any] = dict(reader.options)
     columns = options.get("columns")
     if columns:
@@ -67,7 +81,7 @@ def read_source(
     coerce.check_unique(frame, key, raw.name)
     if coerce.LINE in frame.columns:
         frame = frame.drop(coerce.LINE)
-    return SourceData(frame=frame.sort(list(key)), raw=raw, reader=reader.format)
+    return SourceData(frame=frame.sort(list(key)), raw=raw, reader=fmt)
 
 
 def _check_keys_present(frame: pl.DataFrame, key: Sequence[str], file: str) -> None:

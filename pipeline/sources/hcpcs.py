@@ -220,3 +220,14 @@ def _parse_dates(frame: pl.DataFrame, file: str) -> pl.DataFrame:
             )
         frame = frame.with_columns(parsed[name])
     return frame
+
+
+def sniff(raw: RawSource) -> bool:
+    """An ANWEB file has, within its first lines, a 320-column record with an action code."""
+    import re
+
+    head = raw.data[:65536].decode("latin-1").splitlines()
+    pattern = re.compile(RECORD)
+    return any(
+        pattern.match(line) and len(line) >= 293 and line[292] in ACTION_CODES for line in head
+    )

@@ -1,4 +1,4 @@
-"""The reader formats and the options each accepts.
+"""The reader formats, the options each accepts, and how to recognise each from content.
 
 Kept free of heavy imports: the configuration validates against it, and the
 CLI must start fast.
@@ -11,10 +11,19 @@ COMMON_OPTIONS = frozenset({"columns", "types", "date_format"})
 
 #: format name -> option names accepted under `[codesets.X.reader]`.
 READER_OPTIONS: dict[str, frozenset[str]] = {
+    # Detect the format from the file's content (see pipeline.sources.detect).
+    "auto": frozenset({"headers"}),
     "delimited": COMMON_OPTIONS | {"delimiter", "skip_lines", "header", "names", "quote"},
     "xlsx": COMMON_OPTIONS | {"sheet", "skip_rows"},
     "fixed-width": COMMON_OPTIONS | {"fields", "skip_lines"},
     "hcpcs-anweb": frozenset(),
+    "hcpcs-xlsx": frozenset(),
+    "icd10cm-order": frozenset({"headers"}),
+    "icd10cm-xml": frozenset({"headers"}),
+    "pprrvu-csv": frozenset(),
+    "pprrvu-txt": frozenset(),
+    "ncci-ptp": frozenset(),
+    "mue": frozenset(),
 }
 
 #: format name -> "module:function" that reads it, imported only when used.
@@ -23,4 +32,24 @@ READER_FUNCTIONS: dict[str, str] = {
     "xlsx": "pipeline.sources.xlsx:read",
     "fixed-width": "pipeline.sources.fixedwidth:read",
     "hcpcs-anweb": "pipeline.sources.hcpcs:read",
+    "hcpcs-xlsx": "pipeline.sources.hcpcs_xlsx:read",
+    "icd10cm-order": "pipeline.sources.icd10cm:read_order",
+    "icd10cm-xml": "pipeline.sources.icd10cm_xml:read",
+    "pprrvu-csv": "pipeline.sources.pprrvu:read_csv",
+    "pprrvu-txt": "pipeline.sources.pprrvu:read_txt",
+    "ncci-ptp": "pipeline.sources.ncci:read_ptp",
+    "mue": "pipeline.sources.mue:read",
+}
+
+#: format name -> "module:function" answering "is this file in my format?" from its
+#: first bytes (`sniff(raw: RawSource) -> bool`). Generic formats cannot be detected.
+READER_SNIFFERS: dict[str, str] = {
+    "hcpcs-anweb": "pipeline.sources.hcpcs:sniff",
+    "hcpcs-xlsx": "pipeline.sources.hcpcs_xlsx:sniff",
+    "icd10cm-order": "pipeline.sources.icd10cm:sniff_order",
+    "icd10cm-xml": "pipeline.sources.icd10cm_xml:sniff",
+    "pprrvu-csv": "pipeline.sources.pprrvu:sniff_csv",
+    "pprrvu-txt": "pipeline.sources.pprrvu:sniff_txt",
+    "ncci-ptp": "pipeline.sources.ncci:sniff_ptp",
+    "mue": "pipeline.sources.mue:sniff",
 }
