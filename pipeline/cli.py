@@ -29,6 +29,16 @@ EXIT_OK, EXIT_ERROR = 0, 2
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def lock_timeout_option(func: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for another run to release the store.",
+    )(func)
+
+
 @dataclass
 class Context:
     config_path: Path
@@ -111,14 +121,31 @@ def cli(ctx: click.Context, config_path: Path | None, store_dir: Path, out_dir: 
     help="Date the edition takes effect (YYYY-MM-DD). Default: the configured edition's, "
     "else implied by the label (2020, FY2025, RVU25D) or the file name (Eff_10-01-2026).",
 )
+@click.option(
+    "--allow-mass-change",
+    is_flag=True,
+    help="Store the edition even if it shrinks or deletes past the code set's guard limits.",
+)
+@lock_timeout_option
 @click.pass_obj
 @handle_errors
-def ingest(obj: Context, codeset: str, source: Path, version: str, effective: Any) -> None:
-    """Read SOURCE (a release file or zip) and store it as CODESET edition VERSION."""
+def ingest(
+    obj: Context,
+    codeset: str,
+    source: Path,
+    version: str,
+    effective: Any,
+    allow_mass_change: bool,
+    lock_timeout: float,
+) -> None:
+    """Read SOURCE (a release file or zip) and store it as CODESET edition VERSION.
+
+    The reader is the configured one, or detected from the file's content."""
     from pipeline.builtin import infer_effective
     from pipeline.config import check_name
     from pipeline.errors import ConfigError
     from pipeline.ingest import ingest as do_ingest
+    from pipeline.lock import store_lock
 
     spec = obj.config().codeset(codeset)
     check_name(version, "version label")
@@ -135,7 +162,11 @@ def ingest(obj: Context, codeset: str, source: Path, version: str, effective: An
             f"{codeset} {version}: give --effective YYYY-MM-DD (the label does not imply a date)"
         )
     note = configured[version].note if version in configured else None
-    result = do_ingest(obj.store(), spec, source, version, when, note)
+    store = obj.store()
+    with store_lock(store.root, lock_timeout):
+        result = do_ingest(
+            store, spec, source, version, when, note, allow_mass_change=allow_mass_change
+        )
     click.echo(result.message)
 
 
@@ -194,30 +225,47 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
 @click.argument("codeset")
 @click.option("--from", "old", help="Older edition.  [default: the one before --to]")
 @click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@lock_timeout_option
 @click.pass_obj
 @handle_errors
-def report(obj: Context, codeset: str, old: str | None, new: str | None) -> None:
+def report(
+    obj: Context, codeset: str, old: str | None, new: str | None, lock_timeout: float
+) -> None:
     """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
+    from pipeline.lock import store_lock
     from pipeline.render import cycle_stem, write_cycle, write_index
 
-    cs = _changeset(obj, codeset, old, new)
-    write_cycle(cs, obj.out_dir)
-    write_index(obj.out_dir)
+    with store_lock(obj.store_dir, lock_timeout):
+        cs = _changeset(obj, codeset, old, new)
+        write_cycle(cs, obj.out_dir)
+        write_index(obj.out_dir)
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
     click.echo(f"{_counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
 
 
 @cli.command()
+@click.option(
+    "--allow-mass-change",
+    is_flag=True,
+    help="Store editions even if they shrink or delete past their code set's guard limits.",
+)
+@lock_timeout_option
 @click.pass_obj
 @handle_errors
-def run(obj: Context) -> None:
+def run(obj: Context, allow_mass_change: bool, lock_timeout: float) -> None:
     """Ingest every configured edition, diff consecutive editions, write all reports."""
     from pipeline.cycle import run as do_run
 
     config = obj.config()
     if not config.codesets:
         raise PipelineError(f"{obj.config_path}: no code sets configured")
-    result = do_run(config, obj.store(), obj.out_dir)
+    result = do_run(
+        config,
+        obj.store(),
+        obj.out_dir,
+        allow_mass_change=allow_mass_change,
+        lock_timeout=lock_timeout,
+    )
     for outcome in result.ingested:
         click.echo(outcome.message)
     for cs in result.cycles:
@@ -226,6 +274,29 @@ def run(obj: Context) -> None:
         f"{len(result.stored)} new edition(s), {len(result.cycles)} cycle(s), "
         f"{len(result.written)} file(s) written under {obj.out_dir}"
     )
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def verify(obj: Context) -> None:
+    """Re-hash every snapshot against its manifest and check the reports against the store.
+
+    Exit 0 when intact, 2 listing every problem. Leftovers of an interrupted run
+    are mentioned but are not damage."""
+    from pipeline.verify import verify as do_verify
+
+    result = do_verify(obj.store(), obj.out_dir)
+    for notice in result.notices:
+        click.echo(f"note: {notice}")
+    for problem in result.problems:
+        click.echo(f"problem: {problem}", err=True)
+    click.echo(
+        f"checked {result.snapshots} snapshot(s) and {result.reports} cycle report(s): "
+        + ("ok" if result.ok else f"{len(result.problems)} problem(s)")
+    )
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
 
 
 def _changeset(obj: Context, codeset: str, old: str | None, new: str | None) -> ChangeSet:

@@ -42,6 +42,15 @@ class ReaderSpec:
 
 
 @dataclass(frozen=True)
+class GuardLimits:
+    """How much an edition may shrink, or delete, before ingest refuses it as a likely
+    truncated download (override with --allow-mass-change)."""
+
+    max_shrink: float = 0.20
+    max_deleted: float = 0.10
+
+
+@dataclass(frozen=True)
 class Edition:
     """One published edition: a label, the date it takes effect, and its release file."""
 
@@ -71,6 +80,7 @@ class CodeSetSpec:
     editions: tuple[Edition, ...] = ()
     #: Reader formats to try when `reader.format` is `auto` (empty: every detectable one).
     formats: tuple[str, ...] = ()
+    guard: GuardLimits = field(default_factory=GuardLimits)
 
     def compared_columns(self, columns: Sequence[str]) -> list[str]:
         """Columns whose differences count as changes: `compare`, or all non-key minus `ignore`."""
@@ -112,6 +122,7 @@ _CODESET_KEYS = {
     "ignore",
     "termination",
     "editions",
+    "guard",
 }
 _REQUIRED_CODESET_KEYS = ("title", "publisher", "key", "reader")
 _EDITION_KEYS = {"version", "effective", "source", "note"}
@@ -179,6 +190,8 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
         fields["compare"] = tuple(_str_list(body["compare"], f"{where}.compare"))
     if "termination" in body:
         fields["termination"] = _str(body["termination"], f"{where}.termination")
+    if "guard" in body:
+        fields["guard"] = _parse_guard(body["guard"], f"{where}.guard")
     editions = tuple(
         _parse_edition(e, base, f"{where}.editions[{i}]")
         for i, e in enumerate(body.get("editions", []))
@@ -192,6 +205,18 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
     if builtin is not None:
         return replace(builtin, **fields)
     return CodeSetSpec(id=cid, **fields)
+
+
+def _parse_guard(body: Any, where: str) -> GuardLimits:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table, e.g. {{ max_shrink = 0.2 }}")
+    _no_unknown(body, {"max_shrink", "max_deleted"}, where)
+    limits = {}
+    for name, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ConfigError(f"{where}.{name}: expected a fraction from 0 to 1, got {value!r}")
+        limits[name] = float(value)
+    return GuardLimits(**limits)
 
 
 def _parse_reader(body: Any, where: str) -> ReaderSpec:

@@ -15,7 +15,8 @@ from pipeline.config import CodeSetSpec, Config
 from pipeline.diff import diff_snapshots
 from pipeline.errors import ConfigError
 from pipeline.ingest import IngestResult, ingest
-from pipeline.render import write_cycle, write_index
+from pipeline.lock import DEFAULT_TIMEOUT, store_lock
+from pipeline.render import remove_stale_report_temporaries, write_cycle, write_index
 from pipeline.store import Snapshot, Store
 
 
@@ -27,16 +28,32 @@ class RunResult:
     cycles: list[ChangeSet] = field(default_factory=list)
     new_cycles: list[ChangeSet] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    cleaned: list[Path] = field(default_factory=list)
 
     @property
     def stored(self) -> list[IngestResult]:
         return [r for r in self.ingested if r.status == "stored"]
 
 
-def run(config: Config, store: Store, out_dir: Path) -> RunResult:
-    """Bring the store and the reports up to date with the configuration."""
+def run(
+    config: Config,
+    store: Store,
+    out_dir: Path,
+    *,
+    allow_mass_change: bool = False,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> RunResult:
+    """Bring the store and the reports up to date with the configuration.
+
+    Holds the store's lock throughout, so two scheduled runs never interleave.
+    """
+    with store_lock(store.root, lock_timeout):
+        return _run(config, store, out_dir, allow_mass_change)
+
+
+def _run(config: Config, store: Store, out_dir: Path, allow_mass_change: bool) -> RunResult:
     result = RunResult()
-    store.remove_stale_temporaries()
+    result.cleaned = store.remove_stale_temporaries() + remove_stale_report_temporaries(out_dir)
     for spec in config.codesets.values():
         new_versions = set()
         for edition in spec.editions:
@@ -46,7 +63,13 @@ def run(config: Config, store: Store, out_dir: Path) -> RunResult:
                     f"yet ({edition.source}); download the file and give its path"
                 )
             outcome = ingest(
-                store, spec, Path(edition.source), edition.version, edition.effective, edition.note
+                store,
+                spec,
+                Path(edition.source),
+                edition.version,
+                edition.effective,
+                edition.note,
+                allow_mass_change=allow_mass_change,
             )
             result.ingested.append(outcome)
             if outcome.status == "stored":

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pipeline.config import CodeSetSpec, check_name
 from pipeline.errors import InputError
+from pipeline.guard import check_mass_change
 from pipeline.sources import read_source
 from pipeline.store import PutResult, Snapshot, SourceInfo, Store, file_digest
 
@@ -38,11 +39,15 @@ def ingest(
     version: str,
     effective: date,
     note: str | None = None,
+    *,
+    allow_mass_change: bool = False,
 ) -> IngestResult:
     """Read `source` with the code set's reader and store it as `spec.id/version`.
 
     If the same file was already stored under this label the file is not even
-    parsed: a scheduled run that finds nothing new costs a hash per file.
+    parsed: a scheduled run that finds nothing new costs a hash per file. An
+    edition that shrinks or deletes past the code set's guard limits is refused
+    unless `allow_mass_change`.
     """
     check_name(version, "version label")
     if not source.exists():
@@ -54,6 +59,19 @@ def ingest(
         if existing.manifest.source.sha256 == file_digest(source):
             return IngestResult("unchanged", existing, existing.manifest.source.reader)
     data = read_source(source, spec.reader, spec.key, formats=spec.formats)
+    if not allow_mass_change and not store.has(spec.id, version):
+        previous = [
+            s
+            for s in store.snapshots(spec.id)
+            if s.manifest.effective_date < effective and s.manifest.version != version
+        ]
+        check_mass_change(
+            previous[-1] if previous else None,
+            data.frame,
+            spec.key,
+            spec.guard,
+            f"{spec.id} {version} ({data.raw.name})",
+        )
     info = SourceInfo(
         name=source.name,
         sha256=data.raw.sha256,

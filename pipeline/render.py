@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipeline.changeset import ChangeSet, jsonable
-from pipeline.store import write_atomically
+from pipeline.store import TMP_PREFIX, write_atomically
 
 FORMATS = ("html", "md", "json")
 #: Characters that make inline Markdown (emphasis, code, links, tables, strike-through).
@@ -185,11 +185,39 @@ def _group(entries: Iterable[CycleEntry]) -> list[tuple[str, str, list[CycleEntr
     return [(cid, items[0].title, items) for cid, items in groups.items()]
 
 
+def index_json(entries: Sequence[CycleEntry]) -> str:
+    """The index for machines (and `codeset verify`): every cycle and its report files."""
+    cycles = [
+        {
+            "codeset": e.codeset,
+            "title": e.title,
+            "from": {"version": e.old_version, "effective_date": e.old_date.isoformat()},
+            "to": {"version": e.new_version, "effective_date": e.new_date.isoformat()},
+            "counts": dict(e.counts),
+            "reports": {ext: f"{e.codeset}/{e.stem}.{ext}" for ext in FORMATS},
+        }
+        for e in entries
+    ]
+    return json.dumps({"schema_version": 1, "cycles": cycles}, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_index(out_dir: Path) -> list[Path]:
-    """Rebuild `index.html` and `index.md` from the cycle reports present under `out_dir`."""
+    """Rebuild `index.html`, `index.md` and `index.json` from the cycle reports under `out_dir`."""
     written = []
-    for ext, text in render_index(read_cycle_entries(out_dir)).items():
+    entries = read_cycle_entries(out_dir)
+    rendered = {**render_index(entries), "json": index_json(entries)}
+    for ext, text in rendered.items():
         path = out_dir / f"index.{ext}"
         if write_atomically(path, text.encode("utf-8")):
             written.append(path)
     return written
+
+
+def remove_stale_report_temporaries(out_dir: Path) -> list[Path]:
+    """Delete half-written report files left by an interrupted run."""
+    if not out_dir.is_dir():
+        return []
+    stale = [p for p in out_dir.rglob(f"{TMP_PREFIX}*") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
