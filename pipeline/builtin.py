@@ -47,6 +47,7 @@ BUILTIN: dict[str, CodeSetSpec] = {
             key=("hcpcs", "modifier"),
             reader=AUTO,
             formats=("pprrvu-csv", "pprrvu-txt"),
+            display=("status_code", "work_rvu", "non_facility_total", "facility_total"),
         ),
         CodeSetSpec(
             id="ncci-ptp",
@@ -56,6 +57,7 @@ BUILTIN: dict[str, CodeSetSpec] = {
             reader=AUTO,
             formats=("ncci-ptp",),
             termination="deletion_date",
+            display=("effective_date", "modifier_indicator", "rationale"),
         ),
         CodeSetSpec(
             id="mue",
@@ -64,6 +66,7 @@ BUILTIN: dict[str, CodeSetSpec] = {
             key=("code",),
             reader=AUTO,
             formats=("mue",),
+            display=("mue_value", "adjudication_indicator", "rationale"),
         ),
     )
 }

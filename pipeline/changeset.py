@@ -97,6 +97,27 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
+class UniformChange:
+    """One field moving from the same old to the same new value on most records,
+    e.g. the fee schedule's conversion factor: worth one line, not one row per code."""
+
+    name: str
+    old: Any
+    new: Any
+    records: int
+    of: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.name,
+            "old": jsonable(self.old),
+            "new": jsonable(self.new),
+            "records": self.records,
+            "of": self.of,
+        }
+
+
+@dataclass(frozen=True)
 class SchemaChange:
     """Columns that appeared, disappeared or changed type between the editions."""
 
@@ -141,6 +162,7 @@ class ChangeSet:
     fields: Mapping[tuple[Any, ...], tuple[FieldChange, ...]]
     schema: SchemaChange = field(default_factory=SchemaChange)
     termination: str | None = None
+    display: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -155,6 +177,10 @@ class ChangeSet:
     def key_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(record[k] for k in self.key)
 
+    def key_label(self, record: Mapping[str, Any]) -> str:
+        """`97140`, `97140 GP` (code and modifier), `97140 97530` (an edit pair)."""
+        return " ".join(str(record[k]) for k in self.key if record[k] is not None)
+
     def records(self, kind: str) -> list[dict[str, Any]]:
         """The records of one kind as dicts, with their field changes where they have any."""
         frame: pl.DataFrame = getattr(self, kind)
@@ -166,6 +192,23 @@ class ChangeSet:
             out.append(row)
         return out
 
+    def uniform_changes(self, min_share: float = 0.5) -> list[UniformChange]:
+        """Field changes shared by at least `min_share` of the records in both editions."""
+        from collections import Counter
+
+        paired = self.unchanged + len(self.fields)
+        counts = Counter(
+            (c.name, _hashable(c.old), _hashable(c.new))
+            for changes in self.fields.values()
+            for c in changes
+            if c.name not in self.descriptors
+        )
+        return [
+            UniformChange(name, old, new, n, paired)
+            for (name, old, new), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
+            if n >= 2 and n >= min_share * paired
+        ]
+
     def descriptor_changes(self) -> list[tuple[dict[str, Any], FieldChange]]:
         """Changed records whose descriptor text was revised: (record, change) pairs."""
         out = []
@@ -176,11 +219,13 @@ class ChangeSet:
         return out
 
     def other_changes(self) -> list[tuple[dict[str, Any], FieldChange]]:
-        """Changed records' non-descriptor field changes: (record, change) pairs."""
+        """Changed records' non-descriptor field changes, less the uniform ones."""
+        uniform = {(u.name, _hashable(u.old), _hashable(u.new)) for u in self.uniform_changes()}
         out = []
         for record in self.records("changed"):
             for change in record.get("fields", ()):
-                if change.name not in self.descriptors:
+                triple = (change.name, _hashable(change.old), _hashable(change.new))
+                if change.name not in self.descriptors and triple not in uniform:
                     out.append((record, change))
         return out
 
@@ -197,6 +242,7 @@ class ChangeSet:
             "compared_columns": list(self.compared),
             "counts": self.counts,
             **{kind: [_record_dict(r) for r in self.records(kind)] for kind in KINDS},
+            "uniform_changes": [u.to_dict() for u in self.uniform_changes()],
             "schema_changes": self.schema.to_dict(),
         }
 
@@ -206,6 +252,10 @@ def _record_dict(record: Mapping[str, Any]) -> dict[str, Any]:
     if "fields" in record:
         out["fields"] = {c.name: c.to_dict() for c in record["fields"]}
     return out
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def jsonable(value: Any) -> Any:

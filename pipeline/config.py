@@ -81,6 +81,8 @@ class CodeSetSpec:
     #: Reader formats to try when `reader.format` is `auto` (empty: every detectable one).
     formats: tuple[str, ...] = ()
     guard: GuardLimits = field(default_factory=GuardLimits)
+    #: Columns shown beside the key in report tables (default: the descriptors).
+    display: tuple[str, ...] = ()
 
     def compared_columns(self, columns: Sequence[str]) -> list[str]:
         """Columns whose differences count as changes: `compare`, or all non-key minus `ignore`."""
@@ -123,6 +125,7 @@ _CODESET_KEYS = {
     "termination",
     "editions",
     "guard",
+    "display",
 }
 _REQUIRED_CODESET_KEYS = ("title", "publisher", "key", "reader")
 _EDITION_KEYS = {"version", "effective", "source", "note"}
@@ -183,7 +186,7 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
             raise ConfigError(f"{where}.key: name at least one key column")
     if "reader" in body:
         fields["reader"] = _parse_reader(body["reader"], f"{where}.reader")
-    for name in ("descriptors", "ignore"):
+    for name in ("descriptors", "ignore", "display"):
         if name in body:
             fields[name] = tuple(_str_list(body[name], f"{where}.{name}"))
     if "compare" in body:
@@ -251,6 +254,7 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "quote": (str,),
     "sheet": (str, int),
     "fields": (list,),
+    "headers": (bool,),
 }
 
 

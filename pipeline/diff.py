@@ -69,6 +69,7 @@ def diff(
         coalesce=True,
         validate="1:1",
         suffix=_SUFFIX,
+        nulls_equal=True,  # a blank modifier is part of the key (fee schedule: code + modifier)
     )
     differs = pl.any_horizontal(
         [pl.col(c).ne_missing(pl.col(c + _SUFFIX)) for c in compared] or [pl.lit(False)]
@@ -98,7 +99,7 @@ def diff(
 
     def records(frame: pl.DataFrame, wanted: pl.Expr) -> pl.DataFrame:
         keys = kinds.filter(wanted).select(key)
-        return frame.join(keys, on=key, how="semi").sort(key)
+        return frame.join(keys, on=key, how="semi", nulls_equal=True).sort(key)
 
     is_kind = pl.col(_KIND).is_in
     both = pl.col(_IN_OLD).fill_null(False) & pl.col(_IN_NEW).fill_null(False)
@@ -129,6 +130,7 @@ def diff(
         fields=_field_changes(old, new, paired.select(key), key, compared, spec.descriptors),
         schema=schema,
         termination=spec.termination if spec.termination in common else None,
+        display=tuple(c for c in (spec.display or spec.descriptors) if c in common),
     )
 
 
@@ -166,8 +168,8 @@ def _field_changes(
     from deepdiff import DeepDiff
 
     cols = [*key, *compared]
-    before = old.join(keys, on=key, how="semi").select(cols).sort(key)
-    after = new.join(keys, on=key, how="semi").select(cols).sort(key)
+    before = old.join(keys, on=key, how="semi", nulls_equal=True).select(cols).sort(key)
+    after = new.join(keys, on=key, how="semi", nulls_equal=True).select(cols).sort(key)
     out: dict[tuple[Any, ...], tuple[FieldChange, ...]] = {}
     for a, b in zip(before.iter_rows(named=True), after.iter_rows(named=True), strict=True):
         record_key = tuple(b[k] for k in key)

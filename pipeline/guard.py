@@ -34,7 +34,7 @@ def check_mass_change(
         return
     before = previous.manifest.rows
     old_keys = previous.frame(list(key))
-    deleted = old_keys.join(new.select(key), on=list(key), how="anti").height
+    deleted = old_keys.join(new.select(key), on=list(key), how="anti", nulls_equal=True).height
     shrink = (before - new.height) / before
     problems = []
     if shrink > limits.max_shrink:

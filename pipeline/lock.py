@@ -20,16 +20,24 @@ from filelock import FileLock, Timeout
 
 from pipeline.errors import StoreError
 
-LOCK_NAME = ".lock"
-HOLDER_NAME = ".lock.holder"
 DEFAULT_TIMEOUT = 60.0
+
+
+def lock_path(root: Path) -> Path:
+    """`snapshots/` is locked by `.snapshots.lock` beside it: taking the lock creates
+    nothing inside the store, which may not even exist yet."""
+    return root.parent / f".{root.name}.lock"
+
+
+def holder_path(root: Path) -> Path:
+    return root.parent / f".{root.name}.lock.holder"
 
 
 @contextmanager
 def store_lock(root: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
     """Hold the store's lock for the duration of the block; wait at most `timeout` seconds."""
-    root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(root / LOCK_NAME, timeout=timeout)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_path(root), timeout=timeout)
     try:
         lock.acquire()
     except Timeout:
@@ -37,7 +45,7 @@ def store_lock(root: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
             f"{root} is in use by {describe_holder(root)}; gave up after waiting {timeout:g} s "
             "(only one run may write the store at a time)"
         ) from None
-    holder = root / HOLDER_NAME
+    holder = holder_path(root)
     try:
         holder.write_text(
             json.dumps(
@@ -59,7 +67,7 @@ def store_lock(root: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
 def describe_holder(root: Path) -> str:
     """`pid 123 on host (codeset run, since ...)`, or a plain phrase if unknown."""
     try:
-        info = json.loads((root / HOLDER_NAME).read_text(encoding="utf-8"))
+        info = json.loads(holder_path(root).read_text(encoding="utf-8"))
         return f"pid {info['pid']} on {info['host']} ({info['command']}, since {info['since']})"
     except (OSError, ValueError, KeyError, TypeError):
         return "another process"

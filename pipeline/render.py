@@ -69,9 +69,32 @@ def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
+#: Words that read as abbreviations in column labels.
+_ACRONYMS = {
+    "asc": "ASC",
+    "betos": "BETOS",
+    "cim": "CIM",
+    "cpt": "CPT",
+    "hcpcs": "HCPCS",
+    "mcm": "MCM",
+    "mog": "MOG",
+    "mp": "MP",
+    "mue": "MUE",
+    "na": "NA",
+    "ncci": "NCCI",
+    "opps": "OPPS",
+    "pctc": "PCTC",
+    "pe": "PE",
+    "ptp": "PTP",
+    "rvu": "RVU",
+    "rvus": "RVUs",
+}
+
+
 def label(name: str) -> str:
-    """`long_description` -> `Long description`."""
-    text = name.replace("_", " ")
+    """`long_description` -> `Long description`; `work_rvu` -> `Work RVU`."""
+    words = [_ACRONYMS.get(w, w) for w in name.split("_")]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
@@ -101,7 +124,7 @@ def environment() -> Environment:
 
 def _view(cs: ChangeSet) -> dict[str, Any]:
     """What the cycle templates need, computed once here rather than in the templates."""
-    shown = list(cs.key) + [d for d in cs.descriptors if d not in cs.key]
+    shown = list(cs.key) + [d for d in cs.display if d not in cs.key]
     return {
         "cs": cs,
         "counts": cs.counts,
@@ -113,8 +136,9 @@ def _view(cs: ChangeSet) -> dict[str, Any]:
         "purged": cs.records("purged"),
         "descriptor_changes": cs.descriptor_changes(),
         "other_changes": cs.other_changes(),
+        "uniform": cs.uniform_changes(),
         "termination": cs.termination,
-        "key_text": lambda record: " ".join(str(record[k]) for k in cs.key),
+        "key_text": cs.key_label,
     }
 
 

@@ -208,3 +208,23 @@ def test_json_shape() -> None:
     discontinued = next(r for r in data["deleted"] if r["code"] == "G8978")
     assert discontinued["terminated"] == "2024-12-31"
     assert discontinued["fields"]["terminated"] == {"old": None, "new": "2024-12-31"}
+
+
+def test_blank_part_of_a_composite_key_matches_itself() -> None:
+    """Fee-schedule key (hcpcs, modifier): 97140 with no modifier must pair with itself;
+    only 97140-GP's RVU changed."""
+    schema = {"hcpcs": pl.String(), "modifier": pl.String(), "rvu": pl.String()}
+    old = pl.DataFrame(
+        [
+            {"hcpcs": "97140", "modifier": None, "rvu": "0.81"},
+            {"hcpcs": "97140", "modifier": "GP", "rvu": "0.81"},
+        ],
+        schema=schema,
+    )
+    new = old.with_columns(
+        pl.when(pl.col("modifier") == "GP").then(pl.lit("0.84")).otherwise("rvu").alias("rvu")
+    )
+    cs = run_diff(old, new, key=("hcpcs", "modifier"), descriptors=(), termination=None)
+    assert cs.counts["added"] == cs.counts["deleted"] == 0
+    assert list(cs.fields) == [("97140", "GP")]
+    assert cs.unchanged == 1

@@ -1,4 +1,5 @@
-"""The bundled default, end to end: four real CMS HCPCS annual files, three cycles.
+"""The bundled default, end to end: real CMS HCPCS annual files (2017-2020), the PT/OT rows
+of six fee-schedule releases, and ICD-10-CM FY2021 -> FY2025.
 
 Expectations were checked by hand against the release files:
 - 2019 adds modifiers CO and CQ (add date 2019-01-01, action A);
@@ -33,15 +34,15 @@ def functional_limitation_codes(bundled: Bundled) -> list[str]:
     return data.filter(in_range)["code"].to_list()
 
 
-def cycle(bundled: Bundled, old: str, new: str) -> dict:
-    path = bundled.out / "hcpcs" / f"{old}_to_{new}.json"
+def cycle(bundled: Bundled, old: str, new: str, codeset: str = "hcpcs") -> dict:
+    path = bundled.out / codeset / f"{old}_to_{new}.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_run_stores_four_editions_and_three_cycles(bundled: Bundled) -> None:
+def test_run_stores_every_edition_and_reports_every_cycle(bundled: Bundled) -> None:
     versions = [m.version for m in bundled.store.manifests("hcpcs")]
     assert versions == ["2017", "2018", "2019", "2020"]
-    assert [r.status for r in bundled.result.ingested] == ["stored"] * 4
+    assert [r.status for r in bundled.result.ingested] == ["stored"] * 12
     stems = sorted(p.name for p in (bundled.out / "hcpcs").iterdir())
     assert stems == [
         f"{a}_to_{b}.{ext}"
@@ -64,6 +65,12 @@ def test_cycle_counts(bundled: Bundled) -> None:
         ("2017", "2018"): (154, 29, 153),
         ("2018", "2019"): (228, 36, 174),
         ("2019", "2020"): (268, 89, 88),
+        ("RVU23A", "RVU23D"): (0, 0, 0),
+        ("RVU23D", "RVU24B"): (4, 0, 94),
+        ("RVU24B", "RVU24C"): (0, 0, 0),
+        ("RVU24C", "RVU25A"): (0, 0, 98),
+        ("RVU25A", "RVU25D"): (0, 0, 0),
+        ("FY2021", "FY2025"): (2024, 385, 78),
     }
 
 
@@ -129,7 +136,7 @@ def test_second_run_changes_nothing(bundled: Bundled) -> None:
     root = bundled.out.parent
     before = tree_digest(root)
     again = run(bundled.config, bundled.store, bundled.out)
-    assert [r.status for r in again.ingested] == ["unchanged"] * 4
+    assert [r.status for r in again.ingested] == ["unchanged"] * 12
     assert again.written == [] and again.new_cycles == []
     assert tree_digest(root) == before
 
@@ -156,3 +163,38 @@ def test_cli_diff_json_on_the_bundled_store(bundled: Bundled) -> None:
     data = json.loads(result.output)
     assert (data["from"]["version"], data["to"]["version"]) == ("2019", "2020")
     assert "G8978" in {r["code"] for r in data["deleted"]}
+
+
+def test_fee_schedule_conversion_factor_and_97140(bundled: Bundled) -> None:
+    """RVU24C -> RVU25A: the conversion factor 33.2875 -> 32.3465 on every row, shown once;
+    97140's total RVUs 0.81 -> 0.84."""
+    data = cycle(bundled, "RVU24C", "RVU25A", "pfs-rvu")
+    assert data["uniform_changes"] == [
+        {"field": "conversion_factor", "old": "33.2875", "new": "32.3465", "records": 98, "of": 98}
+    ]
+    (m97140,) = [r for r in data["changed"] if r["hcpcs"] == "97140"]
+    assert m97140["fields"]["non_facility_total"] == {"old": "0.81", "new": "0.84"}
+    assert m97140["fields"]["facility_total"] == {"old": "0.81", "new": "0.84"}
+    md = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.md").read_text()
+    assert "| Conversion factor | 33.2875 | 32.3465 | 98 of 98 |" in md
+
+
+def test_fee_schedule_2024_adds_caregiver_training_codes(bundled: Bundled) -> None:
+    added = {r["hcpcs"] for r in cycle(bundled, "RVU23D", "RVU24B", "pfs-rvu")["added"]}
+    assert {"97550", "97551", "97552"} <= added
+
+
+def test_no_cpt_descriptor_reaches_a_snapshot(bundled: Bundled) -> None:
+    for snapshot in bundled.store.snapshots("pfs-rvu"):
+        assert "description" not in {c.lower() for c in snapshot.frame().columns}
+
+
+def test_icd10cm_cycle_says_the_fy2025_file_is_a_reconstruction(bundled: Bundled) -> None:
+    data = cycle(bundled, "FY2021", "FY2025", "icd10cm")
+    assert "NOT an official" in data["to"]["source"]["note"]
+    html = (bundled.out / "icd10cm" / "FY2021_to_FY2025.html").read_text()
+    assert "NOT an official CDC/CMS file" in html
+    deleted = {r["code"] for r in data["deleted"]}
+    added = {r["code"] for r in data["added"]}
+    # M54.5 (low back pain) was subdivided for FY2022: no longer billable, children added.
+    assert "M545" in deleted and {"M5450", "M5451", "M5459"} <= added

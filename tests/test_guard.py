@@ -81,5 +81,5 @@ def test_thresholds_are_per_code_set(bundled: Bundled, store: Store, tmp_path: P
 
 
 def test_normal_annual_change_passes(bundled: Bundled) -> None:
-    """The real 2017-2020 editions were all stored by the bundled run: none tripped it."""
-    assert [r.status for r in bundled.result.ingested] == ["stored"] * 4
+    """The real editions were all stored by the bundled run: none tripped it."""
+    assert {r.status for r in bundled.result.ingested} == {"stored"}

@@ -46,12 +46,13 @@ def test_second_writer_times_out_naming_the_holder(tmp_path: Path) -> None:
 
 
 def test_a_killed_holder_does_not_block(tmp_path: Path) -> None:
-    child = hold_lock_in_child(tmp_path)
+    child = hold_lock_in_child(tmp_path / "snapshots")
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    with store_lock(tmp_path, timeout=2):
-        assert (tmp_path / ".lock.holder").is_file()
-    assert not (tmp_path / ".lock.holder").exists()
+    with store_lock(tmp_path / "snapshots", timeout=2):
+        assert (tmp_path / ".snapshots.lock.holder").is_file()
+        assert not (tmp_path / "snapshots").exists()  # nothing is created in the store
+    assert not (tmp_path / ".snapshots.lock.holder").exists()
 
 
 def test_lock_is_released_after_an_error(tmp_path: Path) -> None:

@@ -89,7 +89,9 @@ def _check_keys_present(frame: pl.DataFrame, key: Sequence[str], file: str) -> N
 
     from pipeline.sources.coerce import LINE
 
-    for column in key:
+    # Only the first key column must be filled: later ones may be blank (a fee-schedule
+    # row without a modifier is keyed by its code and a null modifier).
+    for column in key[:1]:
         blank = frame.filter(pl.col(column).is_null())
         if blank.height:
             line = blank[LINE][0] if LINE in blank.columns else None

@@ -51,10 +51,28 @@ def open_source(path: Path, member: str | None = None) -> RawSource:
     digest = hashlib.sha256(blob).hexdigest()
     if not blob:
         raise InputError(str(path), "file is empty")
-    if blob[:4] == b"PK\x03\x04" or path.suffix.lower() == ".zip":
+    if is_archive(path, blob):
         name, data = _read_zip_member(path, blob, member)
         return RawSource(data=data, path=path, member=name, sha256=digest, size=len(blob))
     return RawSource(data=blob, path=path, member=None, sha256=digest, size=len(blob))
+
+
+def is_archive(path: Path, blob: bytes) -> bool:
+    """A zip to open for its members (not a spreadsheet, which is a zip too)."""
+    if path.suffix.lower() == ".zip":
+        return True
+    return blob[:4] == b"PK\x03\x04" and not _is_document(blob)
+
+
+def _is_document(blob: bytes) -> bool:
+    """A spreadsheet (.xlsx) is a zip too; it is a document to read, not an archive to open."""
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            return "[Content_Types].xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
 
 
 def _read_zip_member(path: Path, blob: bytes, pattern: str | None) -> tuple[str, bytes]:
@@ -133,7 +151,10 @@ def decode_text(raw: RawSource, encoding: str = "auto") -> str:
             except UnicodeDecodeError:
                 text = _decode(raw, data, "cp1252", 0)
     else:
-        text = _decode(raw, data, encoding, 0)
+        start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        if not encoding.lower().replace("_", "-").startswith("utf-8"):
+            start = 0
+        text = _decode(raw, data[start:], encoding, start)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -147,8 +168,8 @@ def _decode(raw: RawSource, data: bytes, encoding: str, base: int) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(
             raw.name,
-            f"byte 0x{data[exc.start]:02x} is not valid {encoding} "
-            "(expected UTF-8 or Windows-1252 text)",
+            f"byte 0x{data[exc.start]:02x} is not valid {encoding} text"
+            + (" (expected UTF-8 or Windows-1252)" if encoding == "cp1252" else ""),
             offset=base + exc.start,
         ) from None
 

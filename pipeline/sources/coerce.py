@@ -25,6 +25,10 @@ def tidy_strings(frame: pl.DataFrame) -> pl.DataFrame:
 
 def rename_columns(frame: pl.DataFrame, mapping: Mapping[str, str], file: str) -> pl.DataFrame:
     """Rename source headers to canonical names; a missing source header is an error."""
+    targets = list(mapping.values())
+    doubled = sorted({t for t in targets if targets.count(t) > 1})
+    if doubled:
+        raise InputError(file, f"`columns` maps several headers to {', '.join(doubled)}")
     missing = [src for src in mapping if src not in frame.columns]
     if missing:
         raise InputError(
@@ -54,7 +58,8 @@ def apply_types(
     """Cast columns to their declared types, reporting the first value that does not parse."""
     for column, kind in types.items():
         if column not in frame.columns:
-            continue
+            found = ", ".join(repr(c) for c in frame.columns if c != LINE)
+            raise InputError(file, f"`types` names column {column!r}, not in the file ({found})")
         if kind == "str":
             continue
         if kind == "int":

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.errors import InputError
-from pipeline.sources.base import RawSource, open_source
+from pipeline.sources.base import RawSource, is_archive, open_source
 from pipeline.sources.registry import READER_SNIFFERS
 
 Sniffer = Callable[[RawSource], bool]
@@ -63,8 +63,7 @@ def _sniff(fmt: str, raw: RawSource) -> bool:
 
 def _is_zip(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"PK\x03\x04"
+        return is_archive(path, path.read_bytes())
     except OSError:
         return False
 
