@@ -58,6 +58,8 @@ class Edition:
     effective: date
     source: str
     note: str | None = None
+    #: For a URL source: the expected sha256 of the download (a pin).
+    sha256: str | None = None
 
     @property
     def is_url(self) -> bool:
@@ -128,7 +130,7 @@ _CODESET_KEYS = {
     "display",
 }
 _REQUIRED_CODESET_KEYS = ("title", "publisher", "key", "reader")
-_EDITION_KEYS = {"version", "effective", "source", "note"}
+_EDITION_KEYS = {"version", "effective", "source", "note", "sha256"}
 _READER_KEYS = {"format", "member", "encoding"}
 
 
@@ -300,7 +302,14 @@ def _parse_edition(body: Any, base: Path, where: str) -> Edition:
         effective=parse_date(body["effective"], f"{where}.effective"),
         source=source,
         note=_str(body["note"], f"{where}.note") if "note" in body else None,
+        sha256=_sha256(body["sha256"], f"{where}.sha256") if "sha256" in body else None,
     )
+
+
+def _sha256(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ConfigError(f"{where}: expected 64 hexadecimal digits, got {value!r}")
+    return value.lower()
 
 
 def parse_date(value: Any, where: str) -> date:

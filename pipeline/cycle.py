@@ -7,12 +7,15 @@ CLI can print it and choose an exit code.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from pipeline.changeset import ChangeSet
-from pipeline.config import CodeSetSpec, Config
+from pipeline.config import CodeSetSpec, Config, Edition
 from pipeline.diff import diff_snapshots
+from pipeline.download import FetchResult, fetch
 from pipeline.errors import ConfigError
 from pipeline.ingest import IngestResult, ingest
 from pipeline.lock import DEFAULT_TIMEOUT, store_lock
@@ -29,6 +32,7 @@ class RunResult:
     new_cycles: list[ChangeSet] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     cleaned: list[Path] = field(default_factory=list)
+    fetched: list[FetchResult] = field(default_factory=list)
 
     @property
     def stored(self) -> list[IngestResult]:
@@ -42,30 +46,37 @@ def run(
     *,
     allow_mass_change: bool = False,
     lock_timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Bring the store and the reports up to date with the configuration.
 
     Holds the store's lock throughout, so two scheduled runs never interleave.
     """
     with store_lock(store.root, lock_timeout):
-        return _run(config, store, out_dir, allow_mass_change)
+        return _run(config, store, out_dir, allow_mass_change, progress)
 
 
-def _run(config: Config, store: Store, out_dir: Path, allow_mass_change: bool) -> RunResult:
+def _run(
+    config: Config,
+    store: Store,
+    out_dir: Path,
+    allow_mass_change: bool,
+    progress: Progress | None,
+) -> RunResult:
     result = RunResult()
     result.cleaned = store.remove_stale_temporaries() + remove_stale_report_temporaries(out_dir)
     for spec in config.codesets.values():
         new_versions = set()
         for edition in spec.editions:
+            source = Path(edition.source)
             if edition.is_url:
-                raise ConfigError(
-                    f"{spec.id} {edition.version}: downloading sources by URL is not supported "
-                    f"yet ({edition.source}); download the file and give its path"
-                )
+                fetched = download(store, spec.id, edition, progress)
+                result.fetched.append(fetched)
+                source = fetched.path
             outcome = ingest(
                 store,
                 spec,
-                Path(edition.source),
+                source,
                 edition.version,
                 edition.effective,
                 edition.note,
@@ -82,6 +93,31 @@ def _run(config: Config, store: Store, out_dir: Path, allow_mass_change: bool) -
                 result.new_cycles.append(cs)
     result.written.extend(write_index(out_dir))
     return result
+
+
+#: Called as a download proceeds: (what, bytes received, total bytes if known).
+Progress = Callable[[str, int, int | None], None]
+DOWNLOADS = ".downloads"
+
+
+def download(
+    store: Store, codeset: str, edition: Edition, progress: Progress | None = None
+) -> FetchResult:
+    """Fetch an edition's release file into the store's download cache.
+
+    Conditional requests make a scheduled run that finds nothing new cheap: the
+    publisher answers 304 and the cached file is ingested (a no-op if stored).
+    """
+    cache = store.root / DOWNLOADS
+    name = PurePosixPath(urlsplit(edition.source).path).name or "release"
+    label = f"{codeset} {edition.version}"
+    return fetch(
+        edition.source,
+        cache / codeset / edition.version / name,
+        state=cache / "state.json",
+        sha256=edition.sha256,
+        progress=(lambda got, total: progress(label, got, total)) if progress else None,
+    )
 
 
 def consecutive(snapshots: list[Snapshot]) -> list[tuple[Snapshot, Snapshot]]:

@@ -112,7 +112,7 @@ def markdown_escape(text: Any) -> str:
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("pipeline"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
@@ -193,12 +193,71 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
 
 
 def render_index(entries: Sequence[CycleEntry]) -> dict[str, str]:
+    """The front page (HTML, Markdown) and the Atom feed of every cycle."""
     env = environment()
     groups = _group(entries)
+    charts = {cid: chart(items) for cid, _, items in groups}
     return {
-        "html": env.get_template("index.html").render(entries=entries, groups=groups),
+        "html": env.get_template("index.html").render(
+            entries=entries, groups=groups, charts=charts
+        ),
         "md": env.get_template("index.md").render(entries=entries, groups=groups),
+        "xml": env.get_template("feed.xml").render(
+            entries=entries,
+            feed_id=_urn("feed"),
+            entry_id=lambda e: _urn(f"{e.codeset}/{e.stem}"),
+        ),
     }
+
+
+def _urn(name: str) -> str:
+    """A stable Atom id: the same cycle always has the same id, wherever it is published."""
+    import uuid
+
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"codeset-pipeline:{name}").urn
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One cycle's stacked bar: added, deleted and changed, bottom up, in pixels."""
+
+    entry: CycleEntry
+    x: int
+    heights: tuple[tuple[str, int, int], ...]  # (kind, count, height)
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: tuple[Bar, ...]
+    width: int
+    height: int
+    bar_width: int
+    peak: int
+
+
+CHART_KINDS = ("added", "deleted", "changed")
+
+
+def chart(items: Sequence[CycleEntry], height: int = 120, bar_width: int = 28) -> Chart:
+    """Changes per cycle, oldest on the left, scaled to the busiest cycle of the code set."""
+    ordered = list(reversed(items))
+    peak = max((sum(e.counts.get(k, 0) for k in CHART_KINDS) for e in ordered), default=0)
+    gap = bar_width // 2
+    bars = []
+    for i, entry in enumerate(ordered):
+        parts = []
+        for kind in CHART_KINDS:
+            count = entry.counts.get(kind, 0)
+            pixels = round(count / peak * height) if peak else 0
+            parts.append((kind, count, max(pixels, 1) if count else 0))
+        bars.append(Bar(entry=entry, x=gap + i * (bar_width + gap), heights=tuple(parts)))
+    return Chart(
+        bars=tuple(bars),
+        width=gap + len(bars) * (bar_width + gap),
+        height=height,
+        bar_width=bar_width,
+        peak=peak,
+    )
 
 
 def _group(entries: Iterable[CycleEntry]) -> list[tuple[str, str, list[CycleEntry]]]:
@@ -226,12 +285,12 @@ def index_json(entries: Sequence[CycleEntry]) -> str:
 
 
 def write_index(out_dir: Path) -> list[Path]:
-    """Rebuild `index.html`, `index.md` and `index.json` from the cycle reports under `out_dir`."""
+    """Rebuild the index (HTML, Markdown, JSON) and `feed.xml` from the cycle reports present."""
     written = []
     entries = read_cycle_entries(out_dir)
     rendered = {**render_index(entries), "json": index_json(entries)}
     for ext, text in rendered.items():
-        path = out_dir / f"index.{ext}"
+        path = out_dir / ("feed.xml" if ext == "xml" else f"index.{ext}")
         if write_atomically(path, text.encode("utf-8")):
             written.append(path)
     return written

@@ -237,14 +237,15 @@ class Store:
         removed: list[Path] = []
         if not self.root.is_dir():
             return removed
-        for set_dir in self.root.iterdir():
-            if not set_dir.is_dir():
+        for child in self.root.rglob(f"{TMP_PREFIX}*"):
+            if _owner_alive(child.name) or not child.exists():
                 continue
-            for child in set_dir.iterdir():
-                if child.name.startswith(TMP_PREFIX) and not _owner_alive(child.name):
-                    shutil.rmtree(child, ignore_errors=True)
-                    removed.append(child)
-        return removed
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+            removed.append(child)
+        return sorted(removed)
 
 
 def _owner_alive(name: str) -> bool:

@@ -249,6 +249,7 @@ def test_report_writes_cycle_files_and_index(project: Project) -> None:
         "2019_to_2020.md",
     ]
     assert sorted(f.name for f in p.out.iterdir() if f.is_file()) == [
+        "feed.xml",
         "index.html",
         "index.json",
         "index.md",
@@ -271,7 +272,7 @@ def test_run_end_to_end(project: Project) -> None:
     assert first[0].startswith("hcpcs 2019: stored 5 rows")
     assert first[1].startswith("hcpcs 2020: stored 6 rows")
     assert first[2] == COUNTS_LINE
-    assert first[3] == f"2 new edition(s), 1 cycle(s), 6 file(s) written under {p.out}"
+    assert first[3] == f"2 new edition(s), 1 cycle(s), 7 file(s) written under {p.out}"
     assert sorted(d.name for d in (p.store / "hcpcs").iterdir()) == ["2019", "2020"]
     report = json.loads((p.out / "hcpcs" / "2019_to_2020.json").read_text(encoding="utf-8"))
     assert [r["code"] for r in report["changed"]] == ["G0283"]

@@ -185,3 +185,36 @@ def test_index_lists_newest_cycle_first(tmp_path: Path) -> None:
 
 def test_empty_index_says_so() -> None:
     assert "No cycles yet" in render_index([])["md"]
+
+
+def test_feed_is_valid_atom_with_one_entry_per_cycle(tmp_path: Path) -> None:
+    import feedparser
+
+    spec = make_spec()
+    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
+    for old, new in itertools.pairwise(editions):
+        write_cycle(
+            diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new), tmp_path
+        )
+    write_index(tmp_path)
+    feed = feedparser.parse((tmp_path / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert [e.link for e in feed.entries] == ["demo/2024_to_2025.html", "demo/2023_to_2024.html"]
+    assert feed.entries[0].updated == "2025-01-01T00:00:00Z"
+    assert "1 added, 2 deleted, 1 changed" in feed.entries[0].summary
+    assert len({e.id for e in feed.entries}) == 2
+
+
+def test_index_draws_a_bar_per_cycle(tmp_path: Path) -> None:
+    spec = make_spec()
+    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
+    for old, new in itertools.pairwise(editions):
+        write_cycle(
+            diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new), tmp_path
+        )
+    html = render_index(read_cycle_entries(tmp_path))["html"]
+    parsed = ElementCollector()
+    parsed.feed(html)
+    rects = [dict(attrs)["class"] for tag, attrs in parsed.tags if tag == "rect"]
+    assert rects.count("bar-added") == rects.count("bar-deleted") == 2
+    assert not parsed.scripts  # the front page needs no script at all
