@@ -23,6 +23,7 @@ from pipeline.errors import PipelineError
 if TYPE_CHECKING:
     from pipeline.changeset import ChangeSet
     from pipeline.config import Config
+    from pipeline.cycle import Analysis
     from pipeline.store import Store
 
 EXIT_OK, EXIT_ERROR = 0, 2
@@ -208,15 +209,16 @@ def list_(obj: Context, codeset: str | None, fmt: str) -> None:
 @handle_errors
 def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str) -> None:
     """Show what changed between two stored editions of CODESET."""
-    cs = _changeset(obj, codeset, old, new)
+    analysis = _analyse(obj, codeset, old, new)
+    cs = analysis.changes
     if fmt == "json":
         from pipeline.render import cycle_json
 
-        click.echo(cycle_json(cs), nl=False)
+        click.echo(cycle_json(cs, analysis.verification), nl=False)
     elif fmt == "md":
         from pipeline.render import render_cycle
 
-        click.echo(render_cycle(cs)["md"], nl=False)
+        click.echo(render_cycle(cs, analysis.verification)["md"], nl=False)
     else:
         click.echo(_text_summary(cs))
 
@@ -236,8 +238,9 @@ def report(
     from pipeline.render import cycle_stem, write_cycle, write_index
 
     with store_lock(obj.store_dir, lock_timeout):
-        cs = _changeset(obj, codeset, old, new)
-        write_cycle(cs, obj.out_dir)
+        analysis = _analyse(obj, codeset, old, new)
+        cs = analysis.changes
+        write_cycle(cs, obj.out_dir, analysis.verification)
         write_index(obj.out_dir)
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
     click.echo(f"{_counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
@@ -299,13 +302,12 @@ def verify(obj: Context) -> None:
         sys.exit(EXIT_ERROR)
 
 
-def _changeset(obj: Context, codeset: str, old: str | None, new: str | None) -> ChangeSet:
-    from pipeline.cycle import pick_cycle
-    from pipeline.diff import diff_snapshots
+def _analyse(obj: Context, codeset: str, old: str | None, new: str | None) -> Analysis:
+    from pipeline.cycle import analyse, pick_cycle
 
     spec = obj.config().codeset(codeset)
     old_snap, new_snap = pick_cycle(obj.store(), codeset, old, new)
-    return diff_snapshots(old_snap, new_snap, spec)
+    return analyse(spec, old_snap, new_snap)
 
 
 def _counts_line(cs: ChangeSet) -> str:

@@ -19,6 +19,7 @@ from pipeline.download import FetchResult, fetch
 from pipeline.errors import ConfigError
 from pipeline.ingest import IngestResult, ingest
 from pipeline.lock import DEFAULT_TIMEOUT, store_lock
+from pipeline.reconcile import Reconciliation, reconcile
 from pipeline.render import remove_stale_report_temporaries, write_cycle, write_index
 from pipeline.store import Snapshot, Store
 
@@ -125,12 +126,38 @@ def consecutive(snapshots: list[Snapshot]) -> list[tuple[Snapshot, Snapshot]]:
     return list(itertools.pairwise(snapshots))
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """One cycle: the change set, and the publisher's own account to check it against."""
+
+    changes: ChangeSet
+    verification: Reconciliation | None = None
+
+
+#: Readers whose files carry CMS's HCPCS action codes, which a cycle is verified against.
+ACTION_CODED = ("hcpcs-anweb", "hcpcs-xlsx")
+
+
+def analyse(spec: CodeSetSpec, old: Snapshot, new: Snapshot) -> Analysis:
+    """Diff two snapshots and, where the publisher codes its changes, reconcile with it."""
+    cs = diff_snapshots(old, new, spec)
+    verification = None
+    if new.manifest.source.reader in ACTION_CODED and cs.key == ("code",):
+        columns = ["code", "action_code", "action_effective_date", "add_date"]
+        verification = reconcile(
+            cs, new.frame(columns), old.frame(["code", "action_effective_date"])
+        )
+    return Analysis(cs, verification)
+
+
 def report(
     spec: CodeSetSpec, old: Snapshot, new: Snapshot, out_dir: Path
 ) -> tuple[ChangeSet, list[Path]]:
-    """Diff two snapshots and write the cycle's three reports."""
-    cs = diff_snapshots(old, new, spec)
-    return cs, write_cycle(cs, out_dir)
+    """Analyse a cycle and write its three reports."""
+    analysis = analyse(spec, old, new)
+    return analysis.changes, write_cycle(
+        analysis.changes, out_dir, verification=analysis.verification
+    )
 
 
 def pick_cycle(

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipeline.changeset import ChangeSet, jsonable
+from pipeline.reconcile import AGREEING, REASONS, Reconciliation
 from pipeline.store import TMP_PREFIX, write_atomically
 
 FORMATS = ("html", "md", "json")
@@ -142,26 +143,31 @@ def _view(cs: ChangeSet) -> dict[str, Any]:
     }
 
 
-def render_cycle(cs: ChangeSet) -> dict[str, str]:
+def render_cycle(cs: ChangeSet, verification: Reconciliation | None = None) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension."""
     env = environment()
-    view = _view(cs)
+    view = {**_view(cs), "verification": verification, "reasons": REASONS, "agreeing": AGREEING}
     return {
         "html": env.get_template("cycle.html").render(view),
         "md": env.get_template("cycle.md").render(view),
-        "json": cycle_json(cs),
+        "json": cycle_json(cs, verification),
     }
 
 
-def cycle_json(cs: ChangeSet) -> str:
-    return json.dumps(cs.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
+def cycle_json(cs: ChangeSet, verification: Reconciliation | None = None) -> str:
+    data = cs.to_dict()
+    if verification is not None:
+        data["verification"] = verification.to_dict()
+    return json.dumps(data, indent=2, ensure_ascii=False, default=jsonable) + "\n"
 
 
-def write_cycle(cs: ChangeSet, out_dir: Path) -> list[Path]:
+def write_cycle(
+    cs: ChangeSet, out_dir: Path, verification: Reconciliation | None = None
+) -> list[Path]:
     """Write a cycle's reports under `out_dir/<codeset>/`; return the files that changed."""
     stem = cycle_stem(cs.old.version, cs.new.version)
     written = []
-    for ext, text in render_cycle(cs).items():
+    for ext, text in render_cycle(cs, verification).items():
         path = out_dir / cs.codeset / f"{stem}.{ext}"
         if write_atomically(path, text.encode("utf-8")):
             written.append(path)
@@ -241,6 +247,7 @@ CHART_KINDS = ("added", "deleted", "changed")
 def chart(items: Sequence[CycleEntry], height: int = 120, bar_width: int = 28) -> Chart:
     """Changes per cycle, oldest on the left, scaled to the busiest cycle of the code set."""
     ordered = list(reversed(items))
+    bar_width = max(bar_width, 7 * max((len(e.new_version) for e in ordered), default=0))
     peak = max((sum(e.counts.get(k, 0) for k in CHART_KINDS) for e in ordered), default=0)
     gap = bar_width // 2
     bars = []

@@ -198,3 +198,14 @@ def test_icd10cm_cycle_says_the_fy2025_file_is_a_reconstruction(bundled: Bundled
     added = {r["code"] for r in data["added"]}
     # M54.5 (low back pain) was subdivided for FY2022: no longer billable, children added.
     assert "M545" in deleted and {"M5450", "M5451", "M5459"} <= added
+
+
+def test_every_hcpcs_cycle_is_verified_with_no_unexplained_disagreement(bundled: Bundled) -> None:
+    for old, new in (("2017", "2018"), ("2018", "2019"), ("2019", "2020")):
+        verification = cycle(bundled, old, new)["verification"]
+        assert verification["unexplained"] == 0, (old, new)
+        assert verification["disagreements"] == len(verification["findings"]) > 0
+        md = (bundled.out / "hcpcs" / f"{old}_to_{new}.md").read_text()
+        assert "## Verification against the publisher's action codes" in md
+        assert "each for a stated reason" in md
+    assert "verification" not in cycle(bundled, "RVU24C", "RVU25A", "pfs-rvu")
