@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint golden install clean
+.PHONY: run test lint golden install clean fuzz bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,10 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 ## Ingest every configured edition, diff consecutive editions, write reports/.
+## Extra options: make run RUN_ARGS="--fail-on critical". (make turns any failing
+## command into exit 2: a script that needs codeset's exit 1 calls .venv/bin/codeset.)
 run: $(STAMP)
-	$(BIN)/codeset run
+	$(BIN)/codeset run $(RUN_ARGS)
 
 ## Lint, type-check and run the test suite.
 test: lint
@@ -32,6 +34,16 @@ lint: $(STAMP)
 ## Regenerate the golden report files under tests/golden/ (review the diff!).
 golden: $(STAMP)
 	CODESET_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_render.py
+
+## A longer fuzzing campaign over the readers (make test runs a short one).
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzzing --seconds $(FUZZ_SECONDS)
+
+## Speed and memory at NCCI and ICD-10-CM scale against DuckDB, polars lazy and pandas.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """The `codeset` command: parses arguments, calls the core, prints, picks the exit code.
 
-Exit codes: 0 success; 2 any error (one line on stderr, naming the file and,
-where known, the line and column). 1 is reserved for `--fail-on`.
+Exit codes: 0 success; 1 `run --fail-on` found an item at that severity in a new
+cycle (every report is written first); 2 any error (one line on stderr, naming
+the file and, where known, the line and column).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pipeline import __version__
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
+    from pipeline.analysis import Analysis
     from pipeline.changeset import ChangeSet
     from pipeline.config import Config
-    from pipeline.cycle import Analysis
+    from pipeline.severity import Severity
     from pipeline.store import Store
+    from pipeline.watchlist import Watchlist
 
-EXIT_OK, EXIT_ERROR = 0, 2
+EXIT_OK, EXIT_FAIL_ON, EXIT_ERROR = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,6 +40,16 @@ def lock_timeout_option(func: F) -> F:
         default=60.0,
         show_default=True,
         help="Seconds to wait for another run to release the store.",
+    )(func)
+
+
+def watchlist_option(func: F) -> F:
+    return click.option(
+        "--watchlist",
+        "watchlist_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The clinic's watchlist CSV.  [default: the configuration's [watchlist] path]",
     )(func)
 
 
@@ -59,6 +72,13 @@ class Context:
 
         return Store(self.store_dir)
 
+    def watchlist(self, path: Path | None) -> Watchlist:
+        """The watchlist given on the command line, else the configured one, else none."""
+        from pipeline.watchlist import EMPTY, load_watchlist
+
+        path = path or self.config().watchlist
+        return load_watchlist(path) if path else EMPTY
+
 
 def handle_errors(func: F) -> F:
     """Turn a `PipelineError` into one line on stderr and exit code 2."""
@@ -74,7 +94,33 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CodesetGroup(click.Group):
+    """Usage errors, like every other error, are one line on stderr and exit code 2."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            click.echo(f"error: {where}{exc.format_message()}", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=CodesetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codeset")
 @click.option(
     "--config",
@@ -214,11 +260,11 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
     if fmt == "json":
         from pipeline.render import cycle_json
 
-        click.echo(cycle_json(cs, analysis.verification), nl=False)
+        click.echo(cycle_json(analysis), nl=False)
     elif fmt == "md":
         from pipeline.render import render_cycle
 
-        click.echo(render_cycle(cs, analysis.verification)["md"], nl=False)
+        click.echo(render_cycle(analysis)["md"], nl=False)
     else:
         click.echo(_text_summary(cs))
 
@@ -227,20 +273,26 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
 @click.argument("codeset")
 @click.option("--from", "old", help="Older edition.  [default: the one before --to]")
 @click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@watchlist_option
 @lock_timeout_option
 @click.pass_obj
 @handle_errors
 def report(
-    obj: Context, codeset: str, old: str | None, new: str | None, lock_timeout: float
+    obj: Context,
+    codeset: str,
+    old: str | None,
+    new: str | None,
+    watchlist_path: Path | None,
+    lock_timeout: float,
 ) -> None:
     """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
     from pipeline.lock import store_lock
     from pipeline.render import cycle_stem, write_cycle, write_index
 
     with store_lock(obj.store_dir, lock_timeout):
-        analysis = _analyse(obj, codeset, old, new)
+        analysis = _analyse(obj, codeset, old, new, obj.watchlist(watchlist_path))
         cs = analysis.changes
-        write_cycle(cs, obj.out_dir, analysis.verification)
+        write_cycle(analysis, obj.out_dir)
         write_index(obj.out_dir)
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
     click.echo(f"{_counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
@@ -252,11 +304,28 @@ def report(
     is_flag=True,
     help="Store editions even if they shrink or delete past their code set's guard limits.",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(["critical", "warning"]),
+    default=None,
+    help="Exit 1 (after writing every report) if a cycle this run produced has an item "
+    "of this severity or worse for the watchlist.",
+)
+@watchlist_option
 @lock_timeout_option
 @click.pass_obj
 @handle_errors
-def run(obj: Context, allow_mass_change: bool, lock_timeout: float) -> None:
-    """Ingest every configured edition, diff consecutive editions, write all reports."""
+def run(
+    obj: Context,
+    allow_mass_change: bool,
+    fail_on: Severity | None,
+    watchlist_path: Path | None,
+    lock_timeout: float,
+) -> None:
+    """Ingest every configured edition, diff consecutive editions, write all reports.
+
+    Exit codes: 0 done (nothing at the --fail-on level); 1 a new cycle has an item at
+    the --fail-on level; 2 error."""
     from pipeline.cycle import run as do_run
 
     config = obj.config()
@@ -268,6 +337,7 @@ def run(obj: Context, allow_mass_change: bool, lock_timeout: float) -> None:
         obj.out_dir,
         allow_mass_change=allow_mass_change,
         lock_timeout=lock_timeout,
+        watchlist=obj.watchlist(watchlist_path),
     )
     for outcome in result.ingested:
         click.echo(outcome.message)
@@ -277,6 +347,16 @@ def run(obj: Context, allow_mass_change: bool, lock_timeout: float) -> None:
         f"{len(result.stored)} new edition(s), {len(result.cycles)} cycle(s), "
         f"{len(result.written)} file(s) written under {obj.out_dir}"
     )
+    if fail_on is not None:
+        hits = [i for a in result.new_analyses for i in a.impact.at_least(fail_on)]
+        if hits:
+            cycles = sorted({f"{i.codeset} {i.cycle}" for i in hits})
+            click.echo(
+                f"fail-on {fail_on}: {len(hits)} item(s) at {fail_on} or worse in "
+                f"{', '.join(cycles)} (e.g. {hits[0].code}: {hits[0].message})",
+                err=True,
+            )
+            sys.exit(EXIT_FAIL_ON)
 
 
 @cli.command()
@@ -302,12 +382,43 @@ def verify(obj: Context) -> None:
         sys.exit(EXIT_ERROR)
 
 
-def _analyse(obj: Context, codeset: str, old: str | None, new: str | None) -> Analysis:
-    from pipeline.cycle import analyse, pick_cycle
+@cli.command()
+@click.argument("code")
+@click.option("--codeset", help="Only this code set.  [default: every stored code set]")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@handle_errors
+def history(obj: Context, code: str, codeset: str | None, fmt: str) -> None:
+    """Show CODE's timeline across every stored edition: added, changed, discontinued."""
+    from pipeline.history import history as do_history
 
-    spec = obj.config().codeset(codeset)
+    timelines = do_history(obj.store(), obj.config(), code.upper(), codeset)
+    if fmt == "json":
+        click.echo(json.dumps([t.to_dict() for t in timelines], indent=2, ensure_ascii=False))
+        return
+    if not timelines:
+        click.echo(f"{code}: not in any stored edition")
+        return
+    for t in timelines:
+        click.echo(f"{t.key} in {t.title} ({t.codeset})")
+        for e in t.events:
+            when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
+            click.echo(f"  {when:<10} {e.text}")
+
+
+def _analyse(
+    obj: Context, codeset: str, old: str | None, new: str | None, watchlist: Watchlist | None = None
+) -> Analysis:
+    from pipeline.analysis import analyse
+    from pipeline.cycle import pick_cycle
+    from pipeline.watchlist import EMPTY
+
+    config = obj.config()
+    spec = config.codeset(codeset)
     old_snap, new_snap = pick_cycle(obj.store(), codeset, old, new)
-    return analyse(spec, old_snap, new_snap)
+    return analyse(spec, old_snap, new_snap, watchlist or EMPTY, config.severity)
 
 
 def _counts_line(cs: ChangeSet) -> str:

@@ -11,10 +11,12 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.severity import RULES, SEVERITIES, SeverityRules
 from pipeline.sources.registry import READER_OPTIONS
 
 #: Code-set ids and version labels become directory and file names: keep them tame.
@@ -104,6 +106,9 @@ class CodeSetSpec:
 class Config:
     path: Path | None
     codesets: Mapping[str, CodeSetSpec]
+    #: The clinic's watchlist CSV (`[watchlist] path = ...`), if the project has one.
+    watchlist: Path | None = None
+    severity: SeverityRules = field(default_factory=SeverityRules)
 
     def codeset(self, codeset_id: str) -> CodeSetSpec:
         """The configured code set, else the built-in one of that id."""
@@ -149,7 +154,7 @@ def load_config(path: Path) -> Config:
 
 def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _no_unknown(raw, {"codesets"}, where)
+    _no_unknown(raw, {"codesets", "watchlist", "severity"}, where)
     tables = raw.get("codesets", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{where}: [codesets] must be a table of code-set tables")
@@ -158,7 +163,43 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         cid: _parse_codeset(cid, body, base, f"{where}: [codesets.{cid}]")
         for cid, body in tables.items()
     }
-    return Config(path=path, codesets=codesets)
+    return Config(
+        path=path,
+        codesets=codesets,
+        watchlist=_parse_watchlist(raw.get("watchlist"), base, f"{where}: [watchlist]"),
+        severity=_parse_severity(raw.get("severity"), f"{where}: [severity]"),
+    )
+
+
+def _parse_watchlist(body: Any, base: Path, where: str) -> Path | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise ConfigError(f'{where}: must be a table, e.g. path = "watchlists/clinic.csv"')
+    _no_unknown(body, {"path"}, where)
+    return base / _str(body.get("path"), f"{where}.path")
+
+
+def _parse_severity(body: Any, where: str) -> SeverityRules:
+    if body is None:
+        return SeverityRules()
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table")
+    _no_unknown(body, {"payment_threshold", "rules"}, where)
+    threshold = body.get("payment_threshold", 0.02)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
+        raise ConfigError(f"{where}.payment_threshold: expected a fraction such as 0.02")
+    rules = body.get("rules", {})
+    if not isinstance(rules, dict):
+        raise ConfigError(f"{where}.rules: expected a table of rule = severity")
+    for rule, level in rules.items():
+        if rule not in RULES:
+            raise ConfigError(f"{where}.rules: unknown rule {rule!r} (known: {', '.join(RULES)})")
+        if level not in SEVERITIES:
+            raise ConfigError(
+                f"{where}.rules.{rule}: expected one of {', '.join(SEVERITIES)}, got {level!r}"
+            )
+    return SeverityRules(payment_threshold=Decimal(str(threshold)), overrides=dict(rules))
 
 
 def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:

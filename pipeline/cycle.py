@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from pipeline.analysis import Analysis, analyse, with_companions
 from pipeline.changeset import ChangeSet
 from pipeline.config import CodeSetSpec, Config, Edition
-from pipeline.diff import diff_snapshots
 from pipeline.download import FetchResult, fetch
 from pipeline.errors import ConfigError
 from pipeline.ingest import IngestResult, ingest
 from pipeline.lock import DEFAULT_TIMEOUT, store_lock
-from pipeline.reconcile import Reconciliation, reconcile
 from pipeline.render import remove_stale_report_temporaries, write_cycle, write_index
 from pipeline.store import Snapshot, Store
+from pipeline.watchlist import EMPTY, Watchlist, load_watchlist
 
 
 @dataclass
@@ -29,8 +29,9 @@ class RunResult:
     """What one run did: ingests, cycles reported, files written."""
 
     ingested: list[IngestResult] = field(default_factory=list)
-    cycles: list[ChangeSet] = field(default_factory=list)
-    new_cycles: list[ChangeSet] = field(default_factory=list)
+    analyses: list[Analysis] = field(default_factory=list)
+    #: The cycles that involve an edition this run stored (what `--fail-on` looks at).
+    new_analyses: list[Analysis] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     cleaned: list[Path] = field(default_factory=list)
     fetched: list[FetchResult] = field(default_factory=list)
@@ -38,6 +39,14 @@ class RunResult:
     @property
     def stored(self) -> list[IngestResult]:
         return [r for r in self.ingested if r.status == "stored"]
+
+    @property
+    def cycles(self) -> list[ChangeSet]:
+        return [a.changes for a in self.analyses]
+
+    @property
+    def new_cycles(self) -> list[ChangeSet]:
+        return [a.changes for a in self.new_analyses]
 
 
 def run(
@@ -48,13 +57,17 @@ def run(
     allow_mass_change: bool = False,
     lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    watchlist: Watchlist | None = None,
 ) -> RunResult:
     """Bring the store and the reports up to date with the configuration.
 
     Holds the store's lock throughout, so two scheduled runs never interleave.
+    `watchlist` overrides the configured one (`EMPTY` for none).
     """
+    if watchlist is None:
+        watchlist = load_watchlist(config.watchlist) if config.watchlist else EMPTY
     with store_lock(store.root, lock_timeout):
-        return _run(config, store, out_dir, allow_mass_change, progress)
+        return _run(config, store, out_dir, allow_mass_change, progress, watchlist)
 
 
 def _run(
@@ -63,9 +76,12 @@ def _run(
     out_dir: Path,
     allow_mass_change: bool,
     progress: Progress | None,
+    watchlist: Watchlist,
 ) -> RunResult:
     result = RunResult()
     result.cleaned = store.remove_stale_temporaries() + remove_stale_report_temporaries(out_dir)
+    analyses: list[Analysis] = []
+    fresh: list[bool] = []
     for spec in config.codesets.values():
         new_versions = set()
         for edition in spec.editions:
@@ -87,11 +103,13 @@ def _run(
             if outcome.status == "stored":
                 new_versions.add(edition.version)
         for old, new in consecutive(store.snapshots(spec.id)):
-            cs, written = report(spec, old, new, out_dir)
-            result.cycles.append(cs)
-            result.written.extend(written)
-            if new.manifest.version in new_versions or old.manifest.version in new_versions:
-                result.new_cycles.append(cs)
+            analyses.append(analyse(spec, old, new, watchlist, config.severity))
+            fresh.append(bool({old.manifest.version, new.manifest.version} & new_versions))
+    for analysis, is_new in zip(with_companions(analyses), fresh, strict=True):
+        result.analyses.append(analysis)
+        result.written.extend(write_cycle(analysis, out_dir))
+        if is_new:
+            result.new_analyses.append(analysis)
     result.written.extend(write_index(out_dir))
     return result
 
@@ -126,38 +144,9 @@ def consecutive(snapshots: list[Snapshot]) -> list[tuple[Snapshot, Snapshot]]:
     return list(itertools.pairwise(snapshots))
 
 
-@dataclass(frozen=True)
-class Analysis:
-    """One cycle: the change set, and the publisher's own account to check it against."""
-
-    changes: ChangeSet
-    verification: Reconciliation | None = None
-
-
-#: Readers whose files carry CMS's HCPCS action codes, which a cycle is verified against.
-ACTION_CODED = ("hcpcs-anweb", "hcpcs-xlsx")
-
-
-def analyse(spec: CodeSetSpec, old: Snapshot, new: Snapshot) -> Analysis:
-    """Diff two snapshots and, where the publisher codes its changes, reconcile with it."""
-    cs = diff_snapshots(old, new, spec)
-    verification = None
-    if new.manifest.source.reader in ACTION_CODED and cs.key == ("code",):
-        columns = ["code", "action_code", "action_effective_date", "add_date"]
-        verification = reconcile(
-            cs, new.frame(columns), old.frame(["code", "action_effective_date"])
-        )
-    return Analysis(cs, verification)
-
-
-def report(
-    spec: CodeSetSpec, old: Snapshot, new: Snapshot, out_dir: Path
-) -> tuple[ChangeSet, list[Path]]:
-    """Analyse a cycle and write its three reports."""
-    analysis = analyse(spec, old, new)
-    return analysis.changes, write_cycle(
-        analysis.changes, out_dir, verification=analysis.verification
-    )
+def report(spec: CodeSetSpec, old: Snapshot, new: Snapshot, out_dir: Path) -> list[Path]:
+    """Analyse one cycle (without a watchlist) and write its three reports."""
+    return write_cycle(analyse(spec, old, new), out_dir)
 
 
 def pick_cycle(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -18,8 +18,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pipeline.analysis import Analysis
 from pipeline.changeset import ChangeSet, jsonable
-from pipeline.reconcile import AGREEING, REASONS, Reconciliation
+from pipeline.reconcile import AGREEING, REASONS
 from pipeline.store import TMP_PREFIX, write_atomically
 
 FORMATS = ("html", "md", "json")
@@ -40,6 +41,8 @@ class CycleEntry:
     old_date: date
     new_date: date
     counts: Mapping[str, int]
+    #: Items for the clinic by severity (empty when the cycle had no watchlist).
+    severity: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -63,6 +66,20 @@ def value(v: Any) -> str:
 
 def number(n: int) -> str:
     return f"{n:,}"
+
+
+def money(amount: Decimal | None) -> str:
+    return "—" if amount is None else f"${amount:,.2f}"
+
+
+def signed_money(amount: Decimal | None) -> str:
+    if amount is None:
+        return "—"
+    return f"{'-' if amount < 0 else '+'}${abs(amount):,.2f}"
+
+
+def percent(fraction: Decimal | None) -> str:
+    return "—" if fraction is None else f"{fraction * 100:+.2f}%"
 
 
 def plural(n: int, noun: str) -> str:
@@ -119,7 +136,16 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(value=value, number=number, plural=plural, label=label, md=markdown_escape)
+    env.filters.update(
+        value=value,
+        number=number,
+        plural=plural,
+        label=label,
+        md=markdown_escape,
+        money=money,
+        signed_money=signed_money,
+        percent=percent,
+    )
     return env
 
 
@@ -143,31 +169,33 @@ def _view(cs: ChangeSet) -> dict[str, Any]:
     }
 
 
-def render_cycle(cs: ChangeSet, verification: Reconciliation | None = None) -> dict[str, str]:
+def render_cycle(analysis: Analysis) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension."""
     env = environment()
-    view = {**_view(cs), "verification": verification, "reasons": REASONS, "agreeing": AGREEING}
+    view = {
+        **_view(analysis.changes),
+        "a": analysis,
+        "verification": analysis.verification,
+        "reasons": REASONS,
+        "agreeing": AGREEING,
+    }
     return {
         "html": env.get_template("cycle.html").render(view),
         "md": env.get_template("cycle.md").render(view),
-        "json": cycle_json(cs, verification),
+        "json": cycle_json(analysis),
     }
 
 
-def cycle_json(cs: ChangeSet, verification: Reconciliation | None = None) -> str:
-    data = cs.to_dict()
-    if verification is not None:
-        data["verification"] = verification.to_dict()
-    return json.dumps(data, indent=2, ensure_ascii=False, default=jsonable) + "\n"
+def cycle_json(analysis: Analysis) -> str:
+    return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
 
 
-def write_cycle(
-    cs: ChangeSet, out_dir: Path, verification: Reconciliation | None = None
-) -> list[Path]:
+def write_cycle(analysis: Analysis, out_dir: Path) -> list[Path]:
     """Write a cycle's reports under `out_dir/<codeset>/`; return the files that changed."""
+    cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     written = []
-    for ext, text in render_cycle(cs, verification).items():
+    for ext, text in render_cycle(analysis).items():
         path = out_dir / cs.codeset / f"{stem}.{ext}"
         if write_atomically(path, text.encode("utf-8")):
             written.append(path)
@@ -189,6 +217,7 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
                     old_date=date.fromisoformat(raw["from"]["effective_date"]),
                     new_date=date.fromisoformat(raw["to"]["effective_date"]),
                     counts=raw["counts"],
+                    severity=raw.get("impact", {}).get("counts", {}),
                 )
             )
         except (OSError, ValueError, KeyError, TypeError):
@@ -284,6 +313,7 @@ def index_json(entries: Sequence[CycleEntry]) -> str:
             "from": {"version": e.old_version, "effective_date": e.old_date.isoformat()},
             "to": {"version": e.new_version, "effective_date": e.new_date.isoformat()},
             "counts": dict(e.counts),
+            "severity": dict(e.severity),
             "reports": {ext: f"{e.codeset}/{e.stem}.{ext}" for ext in FORMATS},
         }
         for e in entries

@@ -209,3 +209,51 @@ def test_every_hcpcs_cycle_is_verified_with_no_unexplained_disagreement(bundled:
         assert "## Verification against the publisher's action codes" in md
         assert "each for a stated reason" in md
     assert "verification" not in cycle(bundled, "RVU24C", "RVU25A", "pfs-rvu")
+
+
+def test_2020_raises_critical_items_for_the_discontinued_functional_limitation_codes(
+    bundled: Bundled,
+) -> None:
+    impact = cycle(bundled, "2019", "2020")["impact"]
+    critical = {i["code"] for i in impact["items"] if i["severity"] == "critical"}
+    assert critical == {f"G{n}" for n in range(8978, 8996)}  # the 18 the clinic billed
+    md = (bundled.out / "hcpcs" / "2019_to_2020.md").read_text()
+    assert md.index("## Action required") < md.index("| Change | Records |")
+    assert "| **‼ critical** | hcpcs | G8978 | Mobility current status |" in md
+
+
+def test_2019_notes_the_new_assistant_modifiers_for_the_clinic(bundled: Bundled) -> None:
+    items = cycle(bundled, "2018", "2019")["impact"]["items"]
+    assert [(i["severity"], i["code"]) for i in items] == [("warning", "CO"), ("warning", "CQ")]
+
+
+def test_fee_schedule_payment_table_for_97140(bundled: Bundled) -> None:
+    payment = cycle(bundled, "RVU24C", "RVU25A", "pfs-rvu")["payment"]
+    (row,) = [r for r in payment["rows"] if r["code"] == "97140"]
+    assert row["non_facility_total_rvu"] == {"old": "0.81", "new": "0.84"}
+    assert row["non_facility_payment"] == {"old": "26.96", "new": "27.17"}
+    assert (row["annual_units"], row["annual_impact"]) == ("3100", "651.00")
+    html = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.html").read_text()
+    assert "0.81 → 0.84" in html and "$26.96" in html and "$27.17" in html
+
+
+def test_fail_on_critical_gate(tmp_path: Path) -> None:
+    """From an empty store: exit 1 (the 2020 HCPCS cycle has critical items); 0 with an
+    empty watchlist; then 0 again when a rerun finds nothing new."""
+    import shutil
+
+    for name in ("codesets.toml",):
+        shutil.copy(REPO / name, tmp_path / name)
+    for name in ("sources", "watchlists"):
+        (tmp_path / name).symlink_to(REPO / name, target_is_directory=True)
+    (tmp_path / "empty.csv").write_text("code,label\n")
+    runner = CliRunner()
+    base = ["--config", str(tmp_path / "codesets.toml")]
+
+    def run(store: str, *extra: str) -> int:
+        args = [*base, "--store", str(tmp_path / store), "--out", str(tmp_path / f"{store}-r")]
+        return runner.invoke(cli, [*args, "run", "--fail-on", "critical", *extra]).exit_code
+
+    assert run("a") == 1
+    assert run("b", "--watchlist", str(tmp_path / "empty.csv")) == 0
+    assert run("a") == 0  # nothing new

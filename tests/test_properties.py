@@ -11,6 +11,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.analysis import Analysis
 from pipeline.changeset import ChangeSet
 from pipeline.diff import diff
 from pipeline.render import cycle_json
@@ -110,7 +111,7 @@ def test_unicode_survives_store_diff_and_json(a: pl.DataFrame, b: pl.DataFrame) 
         new = store.put("demo", "B", NEW.effective_date, b.sort("code"), ["code"], source)
         assert old.snapshot.frame().equals(a.sort("code"))
         cs = diff(old.snapshot.frame(), new.snapshot.frame(), SPEC, old_info=OLD, new_info=NEW)
-    data = json.loads(cycle_json(cs))
+    data = json.loads(cycle_json(Analysis(cs)))
     by_code = {r["code"]: r for r in b.iter_rows(named=True)}
     for record in data["added"] + data["changed"]:
         assert record["description"] == by_code[record["code"]]["description"]

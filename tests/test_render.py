@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.analysis import Analysis
 from pipeline.changeset import ChangeSet
 from pipeline.diff import diff
 from pipeline.render import (
@@ -42,6 +43,15 @@ def therapy_changes() -> ChangeSet:
     )
 
 
+def write_three_editions(out: Path) -> None:
+    """Cycles 2023 -> 2024 and 2024 -> 2025 of the therapy fixture, written under `out`."""
+    spec = make_spec()
+    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
+    for old, new in itertools.pairwise(editions):
+        cs = diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new)
+        write_cycle(Analysis(cs), out)
+
+
 def check_golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if UPDATE:
@@ -54,32 +64,32 @@ def check_golden(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("ext", ["html", "md", "json"])
 def test_cycle_report_matches_golden(ext: str) -> None:
-    check_golden(f"therapy_2024_to_2025.{ext}", render_cycle(therapy_changes())[ext])
+    check_golden(f"therapy_2024_to_2025.{ext}", render_cycle(Analysis(therapy_changes()))[ext])
 
 
 @pytest.mark.parametrize("ext", ["html", "md"])
 def test_index_matches_golden(ext: str, tmp_path: Path) -> None:
-    write_cycle(therapy_changes(), tmp_path)
+    write_cycle(Analysis(therapy_changes()), tmp_path)
     check_golden(f"index.{ext}", render_index(read_cycle_entries(tmp_path))[ext])
 
 
 def test_rendering_is_deterministic() -> None:
-    assert render_cycle(therapy_changes()) == render_cycle(therapy_changes())
+    assert render_cycle(Analysis(therapy_changes())) == render_cycle(Analysis(therapy_changes()))
 
 
 def test_json_report_is_the_change_set() -> None:
-    data = json.loads(render_cycle(therapy_changes())["json"])
+    data = json.loads(render_cycle(Analysis(therapy_changes()))["json"])
     assert set(data) >= {"schema_version", "codeset", "from", "to", "counts", "added"}
     assert data["counts"] == therapy_changes().counts
 
 
 def test_markdown_word_diff_marks_inserted_words() -> None:
-    md = render_cycle(therapy_changes())["md"]
+    md = render_cycle(Analysis(therapy_changes()))["md"]
     assert "Manual therapy ~~techniques~~ **techniques, each 15 minutes**" in md
 
 
 def test_html_word_diff_uses_del_and_ins() -> None:
-    html = render_cycle(therapy_changes())["html"]
+    html = render_cycle(Analysis(therapy_changes()))["html"]
     assert "<del>techniques</del> <ins>techniques, each 15 minutes</ins>" in html
 
 
@@ -133,7 +143,7 @@ class ElementCollector(HTMLParser):
 
 
 def test_hostile_descriptors_are_text_in_html() -> None:
-    html = render_cycle(hostile_changes())["html"]
+    html = render_cycle(Analysis(hostile_changes()))["html"]
     parsed = ElementCollector()
     parsed.feed(html)
     tags = {t for t, _ in parsed.tags}
@@ -146,7 +156,7 @@ def test_hostile_descriptors_are_text_in_html() -> None:
 
 
 def test_hostile_descriptors_are_neutralised_in_markdown() -> None:
-    md = render_cycle(hostile_changes())["md"]
+    md = render_cycle(Analysis(hostile_changes()))["md"]
     assert "<script" not in md and "<img" not in md
     assert "](https" not in md.replace(r"\](https", "")  # no link or image syntax survives
     assert r"\[click\]" in md and r"\| cell \|" in md
@@ -161,24 +171,20 @@ def test_markdown_escape() -> None:
 
 def test_write_cycle_and_index(tmp_path: Path) -> None:
     cs = therapy_changes()
-    written = write_cycle(cs, tmp_path)
+    written = write_cycle(Analysis(cs), tmp_path)
     assert sorted(p.name for p in written) == [
         "2024_to_2025.html",
         "2024_to_2025.json",
         "2024_to_2025.md",
     ]
-    assert write_cycle(cs, tmp_path) == []  # unchanged content is not rewritten
+    assert write_cycle(Analysis(cs), tmp_path) == []  # unchanged content is not rewritten
     write_index(tmp_path)
     index = (tmp_path / "index.md").read_text()
     assert "[2024 → 2025](demo/2024_to_2025.md)" in index
 
 
 def test_index_lists_newest_cycle_first(tmp_path: Path) -> None:
-    spec = make_spec()
-    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
-    for old, new in itertools.pairwise(editions):
-        cs = diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new)
-        write_cycle(cs, tmp_path)
+    write_three_editions(tmp_path)
     entries = read_cycle_entries(tmp_path)
     assert [e.stem for e in entries] == ["2024_to_2025", "2023_to_2024"]
 
@@ -190,12 +196,7 @@ def test_empty_index_says_so() -> None:
 def test_feed_is_valid_atom_with_one_entry_per_cycle(tmp_path: Path) -> None:
     import feedparser
 
-    spec = make_spec()
-    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
-    for old, new in itertools.pairwise(editions):
-        write_cycle(
-            diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new), tmp_path
-        )
+    write_three_editions(tmp_path)
     write_index(tmp_path)
     feed = feedparser.parse((tmp_path / "feed.xml").read_bytes())
     assert not feed.bozo, feed.get("bozo_exception")
@@ -206,15 +207,42 @@ def test_feed_is_valid_atom_with_one_entry_per_cycle(tmp_path: Path) -> None:
 
 
 def test_index_draws_a_bar_per_cycle(tmp_path: Path) -> None:
-    spec = make_spec()
-    editions = [edition(str(y), date(y, 1, 1)) for y in (2023, 2024, 2025)]
-    for old, new in itertools.pairwise(editions):
-        write_cycle(
-            diff(therapy_2024(), therapy_2025(), spec, old_info=old, new_info=new), tmp_path
-        )
+    write_three_editions(tmp_path)
     html = render_index(read_cycle_entries(tmp_path))["html"]
     parsed = ElementCollector()
     parsed.feed(html)
     rects = [dict(attrs)["class"] for tag, attrs in parsed.tags if tag == "rect"]
     assert rects.count("bar-added") == rects.count("bar-deleted") == 2
     assert not parsed.scripts  # the front page needs no script at all
+
+
+WATCHLIST = """code,label,annual_units,units_per_day
+97140,Manual therapy,2600,2
+G8978,Mobility current status,120,1
+97010-97799,PT/OT range,,
+"""
+
+
+def watched_analysis() -> Analysis:
+    """The therapy cycle through a clinic's eyes: G8978 (watched) discontinued, 97140
+    (watched) reworded, 97530 new in the watched range 97010-97799."""
+    from pipeline.impact import assess
+    from pipeline.watchlist import parse_watchlist
+
+    cs = therapy_changes()
+    watchlist = parse_watchlist(WATCHLIST)
+    return Analysis(cs, impact=assess(cs, watchlist), watched=frozenset(watchlist.watched_codes()))
+
+
+@pytest.mark.parametrize("ext", ["html", "md", "json"])
+def test_watched_cycle_report_matches_golden(ext: str) -> None:
+    check_golden(f"therapy_watched_2024_to_2025.{ext}", render_cycle(watched_analysis())[ext])
+
+
+def test_action_required_comes_first_and_marks_watched_rows() -> None:
+    html = render_cycle(watched_analysis())["html"]
+    assert html.index('id="action"') < html.index('id="summary"') < html.index('id="added"')
+    assert '<tr class="watched"><td class="code"><span class="star"' in html
+    md = render_cycle(watched_analysis())["md"]
+    assert md.index("## Action required") < md.index("| Change | Records |")
+    assert "| **‼ critical** | demo | G8978 |" in md

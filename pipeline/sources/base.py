@@ -11,6 +11,7 @@ import codecs
 import fnmatch
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def _read_zip_member(path: Path, blob: bytes, pattern: str | None) -> tuple[str,
         try:
             with archive.open(info) as handle:
                 data = handle.read(MAX_MEMBER_BYTES + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
             raise InputError(
                 f"{path.name}!{info.filename}", f"corrupt zip member ({exc})"
             ) from None

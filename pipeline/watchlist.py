@@ -1,0 +1,208 @@
+"""A clinic's watchlist: the codes it bills, in its own words, and code ranges it watches.
+
+The CSV is the clinic's, errors included (a mistyped code, a code listed twice):
+reading it never corrects it. The audit says what is wrong; the impact uses it to
+pick, out of thousands of changes, the few that matter to this clinic.
+
+Columns: `code` (a code, or a range `97010-97799`), optional `modifier`, `label`,
+optional `annual_units`, optional `units_per_day`, optional `notes`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from pipeline.errors import InputError
+
+COLUMNS = ("code", "modifier", "label", "annual_units", "units_per_day", "notes")
+REQUIRED = ("code", "label")
+_CODE = re.compile(r"[A-Z0-9]{2,7}")
+_RANGE = re.compile(r"([A-Z0-9]{5})\s*-\s*([A-Z0-9]{5})")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the watchlist: a code (or range) the clinic bills, as it wrote it."""
+
+    code: str
+    label: str
+    line: int
+    modifier: str | None = None
+    annual_units: Decimal | None = None
+    units_per_day: int | None = None
+    notes: str | None = None
+    range_end: str | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.range_end is not None
+
+    def covers(self, code: str) -> bool:
+        """Whether `code` is this entry's code, or inside its range (same shape, in order)."""
+        if self.range_end is None:
+            return code == self.code
+        return (
+            len(code) == len(self.code)
+            and code[:1].isdigit() == self.code[:1].isdigit()
+            and self.code <= code <= self.range_end
+        )
+
+    @property
+    def shown(self) -> str:
+        code = f"{self.code}-{self.range_end}" if self.range_end else self.code
+        return f"{code} {self.modifier}" if self.modifier else code
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """The entries of one watchlist file, in file order."""
+
+    entries: tuple[Entry, ...]
+    source: str = ""
+
+    @property
+    def codes(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if not e.is_range)
+
+    @property
+    def ranges(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.is_range)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def watched(self, code: str | None) -> list[Entry]:
+        """The entries naming `code` itself (not via a range)."""
+        return [e for e in self.codes if e.code == code] if code else []
+
+    def in_range(self, code: str | None) -> list[Entry]:
+        return [e for e in self.ranges if e.covers(code)] if code else []
+
+    def is_watched(self, code: str | None) -> bool:
+        return bool(self.watched(code))
+
+    def watched_codes(self) -> set[str]:
+        return {e.code for e in self.codes}
+
+    def label(self, code: str) -> str | None:
+        """The clinic's first label for `code`."""
+        entries = self.watched(code)
+        return entries[0].label if entries else None
+
+    def annual_units(self, code: str) -> Decimal | None:
+        """Units a year billed under `code`, summed over its entries (several disciplines)."""
+        units = [e.annual_units for e in self.watched(code) if e.annual_units is not None]
+        return sum(units, Decimal(0)) if units else None
+
+    def units_per_day(self, code: str) -> int | None:
+        units = [e.units_per_day for e in self.watched(code) if e.units_per_day is not None]
+        return max(units) if units else None
+
+
+EMPTY = Watchlist(entries=())
+
+
+def load_watchlist(path: Path) -> Watchlist:
+    """Read a watchlist CSV (UTF-8, header row); errors name the line and column."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(str(path), "watchlist file not found") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), "not UTF-8 text", offset=exc.start) from None
+    return parse_watchlist(text, path.name)
+
+
+def parse_watchlist(text: str, name: str = "watchlist") -> Watchlist:
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(name, f"malformed CSV ({exc})", line=reader.line_num) from None
+    if not rows:
+        return Watchlist(entries=(), source=name)
+    header = [h.strip().lower() for h in rows[0]]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise InputError(
+            name,
+            f"unknown column(s) {', '.join(map(repr, unknown))}; use {', '.join(COLUMNS)}",
+            line=1,
+        )
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError(name, f"missing column(s) {', '.join(map(repr, missing))}", line=1)
+    entries = [
+        _entry(dict(zip(header, row, strict=False)), name, number)
+        for number, row in _numbered(rows[1:], start=2)
+        if any(cell.strip() for cell in row)
+    ]
+    return Watchlist(entries=tuple(entries), source=name)
+
+
+def _numbered(rows: list[list[str]], start: int) -> Iterable[tuple[int, list[str]]]:
+    return enumerate(rows, start=start)
+
+
+def _entry(row: dict[str, str], name: str, line: int) -> Entry:
+    def cell(column: str) -> str | None:
+        value = (row.get(column) or "").strip()
+        return value or None
+
+    raw = (cell("code") or "").upper()
+    label = cell("label")
+    if not raw:
+        raise InputError(name, "empty code", line=line, column="code")
+    if not label:
+        raise InputError(name, f"{raw}: empty label", line=line, column="label")
+    start, end = raw, None
+    if match := _RANGE.fullmatch(raw):
+        start, end = match[1], match[2]
+        if start > end:
+            raise InputError(name, f"range {raw} runs backwards", line=line, column="code")
+    elif not _CODE.fullmatch(raw):
+        raise InputError(
+            name,
+            f"{raw!r} is neither a code nor a range like 97010-97799",
+            line=line,
+            column="code",
+        )
+    return Entry(
+        code=start,
+        range_end=end,
+        label=label,
+        line=line,
+        modifier=(cell("modifier") or "").upper() or None,
+        annual_units=_decimal(cell("annual_units"), name, line, "annual_units"),
+        units_per_day=_whole(cell("units_per_day"), name, line),
+        notes=cell("notes"),
+    )
+
+
+def _decimal(value: str | None, name: str, line: int, column: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        raise InputError(name, f"{value!r} is not a number", line=line, column=column) from None
+    if number < 0:
+        raise InputError(name, f"{value!r} is negative", line=line, column=column)
+    return number
+
+
+def _whole(value: str | None, name: str, line: int) -> int | None:
+    number = _decimal(value, name, line, "units_per_day")
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        raise InputError(
+            name, f"{value!r} is not a whole number", line=line, column="units_per_day"
+        )
+    return int(number)
