@@ -17,9 +17,15 @@ from pipeline.changeset import ChangeSet
 from pipeline.config import CodeSetSpec, Config, Edition
 from pipeline.download import FetchResult, fetch
 from pipeline.errors import ConfigError
+from pipeline.history import histories
 from pipeline.ingest import IngestResult, ingest
 from pipeline.lock import DEFAULT_TIMEOUT, store_lock
-from pipeline.render import remove_stale_report_temporaries, write_cycle, write_index
+from pipeline.render import (
+    remove_stale_report_temporaries,
+    write_cycle,
+    write_histories,
+    write_index,
+)
 from pipeline.store import Snapshot, Store
 from pipeline.watchlist import EMPTY, Watchlist, load_watchlist
 
@@ -110,6 +116,10 @@ def _run(
         result.written.extend(write_cycle(analysis, out_dir))
         if is_new:
             result.new_analyses.append(analysis)
+    if watchlist:
+        codes = {code: watchlist.label(code) or "" for code in watchlist.watched_codes()}
+        found = histories(store, config, codes)
+        result.written.extend(write_histories(found, codes, out_dir))
     result.written.extend(write_index(out_dir))
     return result
 

@@ -7,7 +7,7 @@ queried without loading them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -53,23 +53,31 @@ class Timeline:
 
 def history(store: Store, config: Config, code: str, codeset: str | None = None) -> list[Timeline]:
     """Every timeline of `code` in the store (or in one code set)."""
+    return histories(store, config, [code], codeset).get(code, [])
+
+
+def histories(
+    store: Store, config: Config, codes: Iterable[str], codeset: str | None = None
+) -> dict[str, list[Timeline]]:
+    """Timelines of many codes at once: each snapshot is scanned once, for those codes only."""
+    wanted = sorted(set(codes))
     sets = [codeset] if codeset else sorted({m.codeset for m in store.manifests()})
-    timelines: list[Timeline] = []
+    out: dict[str, list[Timeline]] = {}
     for cid in sets:
         spec = config.codeset(cid)
-        snapshots = store.snapshots(cid)
-        rows = [(s, _rows(s, spec.key[0], code)) for s in snapshots]
+        column = spec.key[0]
+        rows = [(s, _rows(s, column, wanted)) for s in store.snapshots(cid)]
         keys = sorted(
             {tuple(r[k] for k in spec.key) for _, found in rows for r in found},
             key=lambda k: tuple("" if v is None else str(v) for v in k),
         )
         for key in keys:
-            timelines.append(_timeline(spec, key, rows))
-    return timelines
+            out.setdefault(str(key[0]), []).append(_timeline(spec, key, rows))
+    return out
 
 
-def _rows(snapshot: Snapshot, column: str, code: str) -> list[dict[str, Any]]:
-    scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(column) == code)
+def _rows(snapshot: Snapshot, column: str, codes: list[str]) -> list[dict[str, Any]]:
+    scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(column).is_in(codes))
     return scan.collect().to_dicts()
 
 

@@ -227,14 +227,14 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
     )
 
 
-def render_index(entries: Sequence[CycleEntry]) -> dict[str, str]:
+def render_index(entries: Sequence[CycleEntry], histories: Sequence[str] = ()) -> dict[str, str]:
     """The front page (HTML, Markdown) and the Atom feed of every cycle."""
     env = environment()
     groups = _group(entries)
     charts = {cid: chart(items) for cid, _, items in groups}
     return {
         "html": env.get_template("index.html").render(
-            entries=entries, groups=groups, charts=charts
+            entries=entries, groups=groups, charts=charts, histories=histories
         ),
         "md": env.get_template("index.md").render(entries=entries, groups=groups),
         "xml": env.get_template("feed.xml").render(
@@ -325,7 +325,8 @@ def write_index(out_dir: Path) -> list[Path]:
     """Rebuild the index (HTML, Markdown, JSON) and `feed.xml` from the cycle reports present."""
     written = []
     entries = read_cycle_entries(out_dir)
-    rendered = {**render_index(entries), "json": index_json(entries)}
+    histories = sorted(p.stem for p in (out_dir / "history").glob("*.html"))
+    rendered = {**render_index(entries, histories), "json": index_json(entries)}
     for ext, text in rendered.items():
         path = out_dir / ("feed.xml" if ext == "xml" else f"index.{ext}")
         if write_atomically(path, text.encode("utf-8")):
@@ -341,3 +342,18 @@ def remove_stale_report_temporaries(out_dir: Path) -> list[Path]:
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
+
+
+def write_histories(
+    timelines: Mapping[str, Sequence[Any]], labels: Mapping[str, str], out_dir: Path
+) -> list[Path]:
+    """One page per watched code under `out_dir/history/`, which cycle reports link to."""
+    env = environment()
+    template = env.get_template("history.html")
+    written = []
+    for code in sorted(labels):
+        html = template.render(code=code, label=labels[code], timelines=timelines.get(code, []))
+        path = out_dir / "history" / f"{code}.html"
+        if write_atomically(path, html.encode("utf-8")):
+            written.append(path)
+    return written

@@ -60,11 +60,15 @@ class Site:
 
     @property
     def reports(self) -> list[Path]:
-        return sorted(self.out.glob("*/*.html"))
+        return sorted(self.out.glob("*/*_to_*.html"))
+
+    @property
+    def histories(self) -> list[Path]:
+        return sorted(self.out.glob("history/*.html"))
 
     @property
     def pages(self) -> list[Path]:
-        return [self.index, *self.reports]
+        return [self.index, *self.reports, *self.histories[:3]]
 
     def report(self, codeset: str, stem: str) -> Path:
         return self.out / codeset / f"{stem}.html"

@@ -1,0 +1,504 @@
+"""Watchlist audit: what is wrong with a clinic's own list of codes, against the newest editions.
+
+A cheat sheet copied from clinic to clinic keeps its mistakes for years: a mistyped code,
+a code Medicare never pays, G-codes that ended, one code under two names. The audit says
+so in a sentence a billing lead can act on, and names what to bill instead.
+
+Kinds (closed, `KINDS`): `not-a-code` (in no newest edition, not a known modifier;
+suggests real codes of the same family one substitution or swap away, best label match
+first), `not-payable` (fee-schedule status in `NOT_PAID`), `discontinued` (terminated in
+HCPCS, status in `DELETED`, or absent and listed as deleted by the crosswalk), `duplicate`
+(same code and modifier on several lines), `label-mismatch` (the clinic's label shares no
+distinctive word with the descriptor, or fits another code clearly better), and `note`
+(information, not an error: 59 is a CPT modifier and NCCI prefers X{EPSU}).
+
+Replacements: the publisher's cross-reference, then the reviewed crosswalk; only when both
+are silent, descriptor similarity (`source="guess"`). Ranges are watched, not billed: the
+audit checks single codes only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from functools import cached_property
+from itertools import groupby
+from typing import Any, Literal, get_args
+
+import polars as pl
+
+from pipeline.config import Config
+from pipeline.errors import ConfigError
+from pipeline.reference import (
+    Reference,
+    distinctive,
+    load_reference,
+    neighbours,
+    shared_words,
+    stems,
+)
+from pipeline.sources.pprrvu import STATUS_CODES
+from pipeline.store import Store
+from pipeline.watchlist import Entry, Watchlist
+
+Kind = Literal["not-a-code", "not-payable", "discontinued", "duplicate", "label-mismatch", "note"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+Source = Literal["publisher", "crosswalk", "guess"]
+#: Fee-schedule statuses under which Medicare pays nothing for the code itself (bundled,
+#: excluded, not valid for Medicare, reporting only, bundled/excluded, non-covered, statute).
+NOT_PAID = frozenset("BEGIMNPX")
+#: Fee-schedule statuses of deleted codes (D, F) and deleted modifiers (H).
+DELETED = frozenset("DFH")
+#: Code shapes; a code is compared only with codes of its own family.
+FAMILIES = {
+    "modifier": re.compile(r"[A-Z0-9]{2}"),
+    "cpt": re.compile(r"\d{4}[0-9FTU]"),
+    "hcpcs": re.compile(r"[A-V]\d{4}"),
+    "icd10cm": re.compile(r"[A-Z]\d[0-9A-Z]{1,5}"),
+}
+_GUESSES = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A code to bill instead (or that was meant), where that comes from, and why."""
+
+    code: str
+    label: str | None
+    reason: str
+    source: Source
+    citation: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    code: str
+    modifier: str | None
+    lines: tuple[int, ...]
+    labels: tuple[str, ...]
+    message: str
+    suggestions: tuple[Suggestion, ...] = ()
+    status: str | None = None
+    termination_date: date | None = None
+    #: label-mismatch: the text the clinic's label was compared with.
+    reference: str | None = None
+    #: Where the advice comes from when no suggestion carries it (a no-replacement row).
+    citation: str | None = None
+
+
+@dataclass(frozen=True)
+class Audit:
+    findings: tuple[Finding, ...]
+    #: code set -> version of the newest edition checked against.
+    editions: dict[str, str] = field(default_factory=dict)
+    watchlist: str = ""
+
+    @property
+    def counts(self) -> dict[Kind, int]:
+        return {k: sum(f.kind == k for f in self.findings) for k in KINDS}
+
+    def of_kind(self, kind: Kind) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        findings = [asdict(f) for f in self.findings]
+        for item, f in zip(findings, self.findings, strict=True):
+            item.update(lines=list(f.lines), labels=list(f.labels))
+            item["termination_date"] = f.termination_date and f.termination_date.isoformat()
+        return {
+            "watchlist": self.watchlist,
+            "editions": dict(self.editions),
+            "counts": dict(self.counts),
+            "findings": findings,
+        }
+
+
+@dataclass(frozen=True)
+class _Record:
+    code: str
+    modifier: str | None
+    label: str | None
+    short: str | None
+    status: str | None
+    terminated: date | None
+    xref: str | None
+    codeset: str
+    version: str
+    active: bool
+
+
+_SCHEMA = {
+    "code": pl.String,
+    "modifier": pl.String,
+    "label": pl.String,
+    "short": pl.String,
+    "status": pl.String,
+    "terminated": pl.Date,
+    "xref": pl.String,
+}
+
+
+class _Catalogue:
+    """The newest edition of every stored code set, reduced to the columns the audit reads."""
+
+    def __init__(self, store: Store, config: Config, reference: Reference) -> None:
+        self.reference = reference
+        self.ours = {**reference.cpt_labels, **reference.modifiers}
+        newest = {m.codeset: m for m in store.manifests()}  # by date: the last one wins
+        self.editions = {cs: m.version for cs, m in sorted(newest.items())}
+        frames = []
+        for codeset, m in sorted(newest.items()):
+            frame = _normalised(store, config, codeset, m.version)
+            ended = pl.col("terminated") <= pl.lit(m.effective_date)
+            deleted = pl.col("status").is_in(list(DELETED))
+            active = ~(ended.fill_null(False) | deleted.fill_null(False))
+            if frame is not None:
+                frames.append(
+                    frame.with_columns(
+                        codeset=pl.lit(codeset), version=pl.lit(m.version), active=active
+                    )
+                )
+        self.frame = pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
+        self._memo: dict[str, tuple[_Record, ...]] = {}
+
+    def load(self, codes: Iterable[str]) -> None:
+        """Look codes up in one pass over the frame; `records` then answers from memory."""
+        wanted = sorted(set(codes) - set(self._memo))
+        found: dict[str, list[_Record]] = {c: [] for c in wanted}
+        if wanted and "active" in self.frame.columns:
+            for row in self.frame.filter(pl.col("code").is_in(wanted)).iter_rows(named=True):
+                found[row["code"]].append(_Record(**row))
+        self._memo.update((c, tuple(rs)) for c, rs in found.items())
+
+    def records(self, code: str) -> tuple[_Record, ...]:
+        self.load([code])
+        return self._memo[code]
+
+    def exists(self, code: str) -> bool:
+        return code in self.reference.modifiers or any(r.active for r in self.records(code))
+
+    def payable(self, code: str) -> bool:
+        recs = self.records(code)
+        return any(r.active for r in recs) and not any(r.status in NOT_PAID for r in recs)
+
+    def label(self, code: str) -> str | None:
+        """The code in words: ours for CPT codes and Level I modifiers, else the publisher's."""
+        return self.ours.get(code) or next((r.label for r in self.records(code) if r.label), None)
+
+    def text(self, code: str) -> str | None:
+        """What a label is compared with: our label, or the descriptor and short descriptor."""
+        rec = next((r for r in self.records(code) if r.label), None)
+        official = " ".join(filter(None, (rec.label, rec.short))) if rec else None
+        return self.ours.get(code) or official
+
+    @cached_property
+    def stems(self) -> dict[str, dict[str, frozenset[str]]]:
+        """Family -> code -> stems of its text, for every active code a label can match."""
+        out: dict[str, dict[str, frozenset[str]]] = {"cpt": {}, "hcpcs": {}, "modifier": {}}
+        rows = self.frame.filter(pl.col("active") & (pl.col("codeset") != "icd10cm"))
+        for code, label, short in rows.select("code", "label", "short").iter_rows():
+            text = self.ours.get(code) or " ".join(filter(None, (label, short)))
+            if (family := _family(code)) in out and text:
+                out[family][code] = stems(text)
+        out["modifier"].update((c, stems(t)) for c, t in self.reference.modifiers.items())
+        return out
+
+
+def _normalised(store: Store, config: Config, codeset: str, version: str) -> pl.DataFrame | None:
+    """One edition as `_SCHEMA`; None for code sets keyed by pairs of codes (NCCI)."""
+    snapshot = store.get(codeset, version)
+    have = {name for name, _ in snapshot.manifest.columns}
+    if codeset == "pfs-rvu" and {"hcpcs", "modifier", "status_code"} <= have:
+        wanted = {"code": "hcpcs", "modifier": "modifier", "status": "status_code"}
+    elif codeset == "icd10cm" and {"code", "long_title"} <= have:
+        wanted = {"code": "code", "label": "long_title"}  # codes are stored without the dot
+    else:
+        try:
+            spec = config.codeset(codeset)
+        except ConfigError:
+            return None
+        if len(spec.key) != 1:
+            return None
+        wanted = {"code": spec.key[0], "xref": "cross_reference"}
+        wanted.update(zip(("label", "short"), spec.descriptors, strict=False))
+        wanted["terminated"] = spec.termination or ""
+    wanted = {name: column for name, column in wanted.items() if column in have}
+    frame = snapshot.frame(sorted(set(wanted.values())))
+    return frame.select(
+        pl.col(wanted[n]).cast(t).alias(n) if n in wanted else pl.lit(None, t).alias(n)
+        for n, t in _SCHEMA.items()
+    )
+
+
+def audit(
+    watchlist: Watchlist, store: Store, config: Config, reference: Reference | None = None
+) -> Audit:
+    """Check every single code (and modifier) of `watchlist` against the newest editions."""
+    cat = _Catalogue(store, config, reference or load_reference())
+    entries = watchlist.codes
+    cat.load({e.code for e in entries} | {e.modifier for e in entries if e.modifier})
+    findings: list[Finding] = []
+    for (code, modifier), group in groupby(sorted(entries, key=_key), key=_key):
+        same = list(group)
+        findings += _check_code(cat, code, modifier or None, same)
+        if len(same) > 1:
+            findings.append(_duplicate(code, modifier or None, same))
+    findings += (f for e in entries if (f := _check_label(cat, e)) is not None)
+    order = {k: i for i, k in enumerate(KINDS)}
+    findings.sort(key=lambda f: (f.lines[0], order[f.kind], f.code, f.modifier or ""))
+    return Audit(findings=tuple(findings), editions=cat.editions, watchlist=watchlist.source)
+
+
+def _key(entry: Entry) -> tuple[str, str]:
+    return entry.code, entry.modifier or ""
+
+
+def _check_code(cat: _Catalogue, code: str, mod: str | None, same: list[Entry]) -> list[Finding]:
+    """Whether the code (and its modifier) exists, is paid, and is still current."""
+    labels = tuple(e.label for e in same)
+    out: list[Finding] = []
+
+    def add(kind: Kind, message: str, found: Iterable[Suggestion] = (), **extra: Any) -> None:
+        lines = tuple(e.line for e in same)
+        out.append(Finding(kind, code, mod, lines, labels, message, tuple(found), **extra))
+
+    if mod and not cat.exists(mod):
+        typos = _typos(cat, mod, "")
+        add(
+            "not-a-code",
+            f"{mod}, the modifier on {code}, is not a modifier in {_checked(cat)}{_meant(typos)}.",
+            typos,
+        )
+    for modifier in filter(None, dict.fromkeys((code, mod))):
+        if note := _level_one(cat, modifier):
+            add("note", note, _reviewed(cat, modifier))
+    records = cat.records(code)
+    fee = [r for r in records if r.status is not None]
+    fee = [r for r in fee if r.modifier == mod] or [r for r in fee if r.modifier is None]
+    rows = cat.reference.rows(code)
+    if code in cat.reference.modifiers:
+        return out
+    if not records and not rows:
+        typos = _typos(cat, code, " / ".join(labels))
+        add("not-a-code", f"{code} is not a code in {_checked(cat)}{_meant(typos)}.", typos)
+    elif not records:
+        found, instead, citation = _replacements(cat, code)
+        add(
+            "discontinued",
+            f"{code} is no longer a code (it is in none of {_checked(cat)}, "
+            f"and the crosswalk lists it as deleted); {instead}.",
+            found,
+            citation=citation,
+        )
+    elif not any(r.active for r in records):
+        found, instead, citation = _replacements(cat, code)
+        ended = max(
+            (r for r in records if r.terminated), key=lambda r: str(r.terminated), default=None
+        )
+        if ended is not None and ended.terminated is not None:
+            when = f"on {ended.terminated.isoformat()} (HCPCS {ended.version})"
+            extra: dict[str, Any] = {"termination_date": ended.terminated}
+        else:
+            status = next((r.status for r in fee if r.status in DELETED), "D")
+            when = f"on the fee schedule ({_status(status, fee[0].version if fee else '')})"
+            extra = {"status": status}
+        add(
+            "discontinued",
+            f"{code} was discontinued {when}; {instead}.",
+            found,
+            citation=citation,
+            **extra,
+        )
+    elif fee and (status := fee[0].status or "") in NOT_PAID:
+        found, instead, citation = _replacements(cat, code)
+        add(
+            "not-payable",
+            f"Medicare does not pay {code} ({_status(status, fee[0].version)}); {instead}.",
+            found,
+            status=status,
+            citation=citation,
+        )
+    return out
+
+
+def _level_one(cat: _Catalogue, modifier: str) -> str | None:
+    """What to know about a CPT modifier that Medicare wants replaced where it can be."""
+    rows = cat.reference.rows(modifier) if modifier in cat.reference.modifiers else ()
+    better = [r.replacement or "" for r in rows if r.relation == "more-specific"]
+    if not better:
+        return None
+    return (
+        f"{modifier} is a CPT (Level I) modifier, so CMS's HCPCS file does not list it; NCCI "
+        f"guidance: Medicare prefers the more specific {_either(better)} where one applies, "
+        f"and {modifier} only when none does."
+    )
+
+
+def _checked(cat: _Catalogue) -> str:
+    return "the editions checked (" + ", ".join(f"{c} {v}" for c, v in cat.editions.items()) + ")"
+
+
+def _meant(typos: list[Suggestion]) -> str:
+    if not typos:
+        return "; no real code is one character away"
+    return f"; the nearest real code is {typos[0].code} ({typos[0].label})"
+
+
+def _either(codes: list[str]) -> str:
+    return ", ".join(codes[:-1]) + f" or {codes[-1]}" if len(codes) > 1 else codes[0]
+
+
+def _status(status: str, version: str) -> str:
+    meaning = STATUS_CODES.get(status, "unknown status")
+    return f"fee-schedule status {status} in {version}: {meaning[0].lower()}{meaning[1:]}"
+
+
+def _reviewed(cat: _Catalogue, code: str) -> list[Suggestion]:
+    """Replacements from the publisher's cross-reference, then the crosswalk; no repeats."""
+    out: list[Suggestion] = []
+    for rec in cat.records(code):
+        for xref in (rec.xref or "").split():
+            reason = f"CMS's own cross-reference for {code} in {rec.codeset} {rec.version}"
+            cite = f"CMS {rec.codeset.upper()} {rec.version}: {code} cross_reference {xref}"
+            out.append(Suggestion(xref, None, reason, "publisher", cite))
+    for row in cat.reference.rows(code):
+        if row.replacement:
+            out.append(Suggestion(row.replacement, None, row.note, "crosswalk", row.source))
+    cat.load(s.code for s in out)
+    first = {s.code: s for s in reversed(out)}
+    return [replace(s, label=cat.label(s.code)) for s in out if first.pop(s.code, None) is s]
+
+
+def _replacements(cat: _Catalogue, code: str) -> tuple[list[Suggestion], str, str | None]:
+    """What to bill instead, that advice in words, and the citation of a no-replacement row."""
+    found = _reviewed(cat, code)
+    ended = next((r for r in cat.reference.rows(code) if r.relation == "no-replacement"), None)
+    if found:
+        also = f" (other options: {', '.join(s.code for s in found[1:])})" if found[1:] else ""
+        return found, f"bill {found[0].code} instead{also}", None
+    if ended is not None:
+        first = ended.note.split(" ", 1)[0]
+        keep = first.isupper() or first in ("Medicare", "Medicaid")
+        return (
+            [],
+            "no replacement: " + (ended.note if keep else ended.note[0].lower() + ended.note[1:]),
+            ended.source,
+        )
+    if guesses := _similar(cat, code):
+        return guesses, "no reviewed replacement is known (similar codes listed as guesses)", None
+    return [], "no replacement is known", None
+
+
+def _typos(cat: _Catalogue, code: str, label: str) -> list[Suggestion]:
+    """Real codes of the same family one character away, best label match first."""
+    families = _families(code)
+    candidates = [(c, how) for c, how in neighbours(code) if _families(c) & families]
+    cat.load(c for c, _ in candidates)
+    mine, words = distinctive(label), stems(label)
+
+    def rank(item: tuple[str, str]) -> tuple[int, int, str]:
+        theirs = stems(cat.text(item[0]))
+        return -len(mine & theirs), -len(words & theirs), item[0]
+
+    out = []
+    for other, how in sorted((c for c in candidates if cat.exists(c[0])), key=rank)[:_GUESSES]:
+        shared = shared_words(label, stems(cat.text(other)))
+        match = f"the clinic's label '{label}' shares {_quoted(shared)}" if shared else ""
+        reason = f"{how}: {code} -> {other}, {cat.label(other)}; " + (
+            match or "the labels share no word"
+        )
+        out.append(Suggestion(other, cat.label(other), reason, "guess"))
+    return out
+
+
+def _similar(cat: _Catalogue, code: str) -> list[Suggestion]:
+    """Payable codes whose text shares at least half of this code's distinctive words."""
+    text = cat.text(code) or ""
+    mine = distinctive(text)
+    pool = {**cat.stems["cpt"], **cat.stems["hcpcs"]}
+    scored = sorted(
+        (-len(mine & theirs), len(theirs - mine), other)
+        for other, theirs in pool.items()
+        if other != code and mine and 2 * len(mine & theirs) >= len(mine)
+    )
+    cat.load(c for *_, c in scored)
+    out = []
+    for *_, other in [s for s in scored if cat.payable(s[-1])][:_GUESSES]:
+        reason = f"its description shares {_quoted(shared_words(text, pool[other]))} with {code}'s"
+        out.append(Suggestion(other, cat.label(other), reason, "guess"))
+    return out
+
+
+def _check_label(cat: _Catalogue, entry: Entry) -> Finding | None:
+    """A label naming a different service than the code's descriptor (for CPT: our label).
+
+    Mismatch: the label shares no distinctive word with it, or another code of the same
+    family shares more of the label's distinctive words (GP labelled "occupational therapy").
+    """
+    text, mine = cat.text(entry.code), distinctive(entry.label)
+    if text is None or not mine:
+        return None  # nothing to compare with, or a label too general to judge
+    shared = mine & stems(text)
+    diagnosis = any(r.codeset == "icd10cm" for r in cat.records(entry.code))
+    pool = {} if diagnosis else cat.stems.get(_family(entry.code) or "", {})
+    better = sorted(
+        (-len(mine & theirs), len(theirs - mine), other)
+        for other, theirs in pool.items()
+        if other != entry.code and len(mine & theirs) > len(shared)
+    )
+    if shared and not better:
+        return None
+    what = "project label" if entry.code in cat.ours else "official descriptor"
+    where, shown = f"Line {entry.line}: the label '{entry.label}'", cat.label(entry.code)
+    if not shared:
+        message = f"{where} shares no distinctive word with {entry.code}'s {what}, '{shown}'."
+    else:
+        other = better[0][-1]
+        message = (
+            f"{where} fits {other} ({cat.label(other)}) better than {entry.code} "
+            f"({what}: '{shown}')."
+        )
+    found = []
+    for *_, other in better[:_GUESSES]:
+        words = _quoted(shared_words(entry.label, stems(cat.text(other))))
+        found.append(Suggestion(other, cat.label(other), f"the label shares {words}", "guess"))
+    return Finding(
+        "label-mismatch",
+        entry.code,
+        entry.modifier,
+        (entry.line,),
+        (entry.label,),
+        message,
+        tuple(found),
+        reference=shown,
+    )
+
+
+def _duplicate(code: str, modifier: str | None, same: list[Entry]) -> Finding:
+    same = sorted(same, key=lambda e: e.line)
+    lines, labels = tuple(e.line for e in same), tuple(e.label for e in same)
+    listed = ", ".join(map(str, lines[:-1])) + f" and {lines[-1]}"
+    distinct = list(dict.fromkeys(labels))
+    how = (
+        "under the same label"
+        if len(distinct) == 1
+        else "as " + " / ".join(f"'{label}'" for label in distinct)
+    )
+    shown = f"{code} {modifier or ''}".strip()
+    message = f"{shown} is listed {len(same)} times (lines {listed}) {how}."
+    return Finding("duplicate", code, modifier, lines, labels, message)
+
+
+def _family(code: str) -> str | None:
+    return next((name for name, shape in FAMILIES.items() if shape.fullmatch(code)), None)
+
+
+def _families(code: str) -> set[str]:
+    return {name for name, shape in FAMILIES.items() if shape.fullmatch(code)}
+
+
+def _quoted(words: Iterable[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words)
