@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,10 +21,10 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.terminal import Progress, change_summary, counts_line, is_terminal, table
 
 if TYPE_CHECKING:
     from pipeline.analysis import Analysis
-    from pipeline.changeset import ChangeSet
     from pipeline.config import Config
     from pipeline.severity import Severity
     from pipeline.store import Store
@@ -59,6 +60,13 @@ class Context:
     config_given: bool
     store_dir: Path
     out_dir: Path
+    #: 0 quiet, 1 normal, 2 verbose.
+    verbosity: int = 1
+
+    def say(self, text: str, level: int = 1) -> None:
+        """Print `text` if the verbosity asks for it (errors never go through here)."""
+        if self.verbosity >= level:
+            click.echo(text)
 
     def config(self) -> Config:
         from pipeline.config import Config, load_config
@@ -145,15 +153,27 @@ class CodesetGroup(click.Group):
     show_default=True,
     help="Directory the reports are written to.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each file written and timings.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, store_dir: Path, out_dir: Path) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: Path | None,
+    store_dir: Path,
+    out_dir: Path,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Track revisions of medical code sets: ingest each new edition, store it as a
     versioned snapshot, and report what changed since the previous one."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other")
     ctx.obj = Context(
         config_path=config_path or Path("codesets.toml"),
         config_given=config_path is not None,
         store_dir=store_dir,
         out_dir=out_dir,
+        verbosity=0 if quiet else 2 if verbose else 1,
     )
 
 
@@ -237,7 +257,8 @@ def list_(obj: Context, codeset: str | None, fmt: str) -> None:
         (m.codeset, m.version, m.effective_date.isoformat(), f"{m.rows:,}", m.source.name)
         for m in manifests
     ]
-    click.echo(_table(("codeset", "version", "effective", "rows", "source"), rows))
+    header = ("codeset", "version", "effective", "rows", "source")
+    click.echo(table(header, rows, is_terminal(sys.stdout)))
 
 
 @cli.command()
@@ -266,7 +287,7 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
 
         click.echo(render_cycle(analysis)["md"], nl=False)
     else:
-        click.echo(_text_summary(cs))
+        click.echo(change_summary(cs, is_terminal(sys.stdout)))
 
 
 @cli.command()
@@ -295,7 +316,7 @@ def report(
         write_cycle(analysis, obj.out_dir)
         write_index(obj.out_dir)
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
-    click.echo(f"{_counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
+    click.echo(f"{counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
 
 
 @cli.command()
@@ -328,9 +349,11 @@ def run(
     the --fail-on level; 2 error."""
     from pipeline.cycle import run as do_run
 
+    started = time.monotonic()
     config = obj.config()
     if not config.codesets:
         raise PipelineError(f"{obj.config_path}: no code sets configured")
+    progress = Progress()
     result = do_run(
         config,
         obj.store(),
@@ -338,15 +361,24 @@ def run(
         allow_mass_change=allow_mass_change,
         lock_timeout=lock_timeout,
         watchlist=obj.watchlist(watchlist_path),
+        progress=progress,
+        status=progress.note,
     )
     for outcome in result.ingested:
-        click.echo(outcome.message)
+        obj.say(outcome.message, 2 if outcome.status == "unchanged" else 1)
+    for fetched in result.fetched:
+        obj.say(f"{fetched.url}: {fetched.status} ({fetched.bytes:,} bytes)", 2)
     for cs in result.cycles:
-        click.echo(_counts_line(cs))
-    click.echo(
+        obj.say(counts_line(cs))
+    for path in result.written:
+        obj.say(f"wrote {path}", 2)
+    obj.say(
         f"{len(result.stored)} new edition(s), {len(result.cycles)} cycle(s), "
         f"{len(result.written)} file(s) written under {obj.out_dir}"
+        + ("" if result.stored or result.written else ": nothing new"),
+        0,
     )
+    obj.say(f"took {time.monotonic() - started:.1f} s", 2)
     if fail_on is not None:
         hits = [i for a in result.new_analyses for i in a.impact.at_least(fail_on)]
         if hits:
@@ -419,40 +451,6 @@ def _analyse(
     spec = config.codeset(codeset)
     old_snap, new_snap = pick_cycle(obj.store(), codeset, old, new)
     return analyse(spec, old_snap, new_snap, watchlist or EMPTY, config.severity)
-
-
-def _counts_line(cs: ChangeSet) -> str:
-    c = cs.counts
-    return (
-        f"{cs.codeset} {cs.old.version} -> {cs.new.version}: {c['added']:,} added, "
-        f"{c['deleted']:,} deleted, {c['changed']:,} changed, {c['reactivated']:,} reactivated, "
-        f"{c['unchanged']:,} unchanged"
-    )
-
-
-def _text_summary(cs: ChangeSet) -> str:
-    lines = [_counts_line(cs)]
-    for kind in ("added", "deleted", "reactivated", "changed"):
-        records = cs.records(kind)
-        if not records:
-            continue
-        lines.append(f"\n{kind} ({len(records):,}):")
-        for r in records:
-            key = " ".join(str(r[k]) for k in cs.key)
-            text = r.get(cs.descriptors[0]) if cs.descriptors else ""
-            extra = ""
-            if kind == "deleted":
-                extra = f" [{r['reason']}]"
-            elif kind == "changed":
-                extra = f" [{', '.join(f.name for f in r.get('fields', ()))}]"
-            lines.append(f"  {key}  {text or ''}{extra}".rstrip())
-    return "\n".join(lines)
-
-
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*r).rstrip() for r in (header, *rows))
 
 
 def main() -> None:

@@ -64,6 +64,7 @@ def run(
     lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
     watchlist: Watchlist | None = None,
+    status: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Bring the store and the reports up to date with the configuration.
 
@@ -73,7 +74,9 @@ def run(
     if watchlist is None:
         watchlist = load_watchlist(config.watchlist) if config.watchlist else EMPTY
     with store_lock(store.root, lock_timeout):
-        return _run(config, store, out_dir, allow_mass_change, progress, watchlist)
+        return _run(
+            config, store, out_dir, allow_mass_change, progress, watchlist, status or _silent
+        )
 
 
 def _run(
@@ -83,6 +86,7 @@ def _run(
     allow_mass_change: bool,
     progress: Progress | None,
     watchlist: Watchlist,
+    status: Callable[[str], None],
 ) -> RunResult:
     result = RunResult()
     result.cleaned = store.remove_stale_temporaries() + remove_stale_report_temporaries(out_dir)
@@ -91,6 +95,7 @@ def _run(
     for spec in config.codesets.values():
         new_versions = set()
         for edition in spec.editions:
+            status(f"{spec.id} {edition.version}: checking {Path(edition.source).name} …")
             source = Path(edition.source)
             if edition.is_url:
                 fetched = download(store, spec.id, edition, progress)
@@ -109,6 +114,7 @@ def _run(
             if outcome.status == "stored":
                 new_versions.add(edition.version)
         for old, new in consecutive(store.snapshots(spec.id)):
+            status(f"{spec.id}: comparing {old.manifest.version} and {new.manifest.version} …")
             analyses.append(analyse(spec, old, new, watchlist, config.severity))
             fresh.append(bool({old.manifest.version, new.manifest.version} & new_versions))
     for analysis, is_new in zip(with_companions(analyses), fresh, strict=True):
@@ -122,6 +128,10 @@ def _run(
         result.written.extend(write_histories(found, codes, out_dir))
     result.written.extend(write_index(out_dir))
     return result
+
+
+def _silent(text: str) -> None:
+    """No status output (the library default; the CLI draws it on a terminal)."""
 
 
 #: Called as a download proceeds: (what, bytes received, total bytes if known).

@@ -1,0 +1,109 @@
+"""A record's key as one 64-bit integer, so that editions sort and join on a machine word.
+
+Joining millions of rows on text keys copies every string; codes are short and upper-case
+alphanumeric, so each key column packs into a few bits. A column's text, padded with `0`
+to its widest value, is read as a base-36 number and its length is packed beside it: `A`
+and `A0` stay apart, and integer order is text order (nulls first, as polars sorts). The
+columns combine arithmetically, first column most significant.
+
+A key that does not pack (other characters, too long for 64 bits, not text) is hashed
+instead. Hashes follow no useful order and may collide, and polars' hash changes between
+polars versions, so they are only ever compared with hashes made by the same polars, and
+callers check that matched hashes name the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import prod
+
+import polars as pl
+
+#: The characters a packed code may hold; anything else hashes.
+CODE = r"^[0-9A-Z]*$"
+_BASE = 36
+_LIMIT = 2**64
+
+
+@dataclass(frozen=True)
+class KeyPacking:
+    """How a key's columns become one `UInt64`: packed at these widths, or hashed."""
+
+    widths: tuple[int, ...] | None
+    seed: int = 0
+
+    @property
+    def ordered(self) -> bool:
+        """Whether integer order is the key's text order (packed, not hashed)."""
+        return self.widths is not None
+
+    def describe(self) -> str:
+        """What a manifest records: `base36:5,5`, or `hash:<polars version>:<seed>`."""
+        if self.widths is not None:
+            return "base36:" + ",".join(map(str, self.widths))
+        return f"hash:{pl.__version__}:{self.seed}"
+
+    @classmethod
+    def parse(cls, text: str) -> KeyPacking | None:
+        """The packing a manifest describes, or None if this polars cannot reproduce it."""
+        kind, _, rest = text.partition(":")
+        if kind == "base36":
+            return cls(tuple(int(w) for w in rest.split(",")))
+        version, _, seed = rest.rpartition(":")
+        if kind == "hash" and version == pl.__version__ and seed.isdigit():
+            return cls(None, int(seed))
+        return None
+
+    def expr(self, key: Sequence[str]) -> pl.Expr:
+        """The packed (or hashed) key of each row, as `UInt64`."""
+        if self.widths is None:
+            return pl.struct(list(key)).hash(self.seed)
+        packed: pl.Expr = pl.lit(0, pl.UInt64)
+        for column, width in zip(key, self.widths, strict=True):
+            packed = packed * _range(width) + _pack_column(column, width)
+        return packed
+
+    def reseeded(self) -> KeyPacking:
+        """The next hash seed, after a collision."""
+        return KeyPacking(None, self.seed + 1)
+
+
+def choose(frames: Sequence[pl.DataFrame], key: Sequence[str]) -> KeyPacking:
+    """The packing that fits every frame's key: packed at the widest value if it fits."""
+    widths = []
+    for column in key:
+        if any(f.schema[column] != pl.String for f in frames):
+            return KeyPacking(None)
+        width = 1
+        for frame in frames:
+            longest, fits = frame.select(
+                pl.col(column).str.len_bytes().max().alias("longest"),
+                pl.col(column).str.contains(CODE).all().alias("fits"),
+            ).row(0)
+            if fits is False:
+                return KeyPacking(None)
+            width = max(width, longest or 0)
+        widths.append(width)
+    if prod(_range(w) for w in widths) >= _LIMIT:
+        return KeyPacking(None)
+    return KeyPacking(tuple(widths))
+
+
+def _range(width: int) -> int:
+    """How many values one column of `width` characters packs into: null, then
+    (padded base-36 value, length) pairs."""
+    return _BASE**width * (width + 1) + 1
+
+
+def _pack_column(column: str, width: int) -> pl.Expr:
+    text = pl.col(column)
+    value = text.str.pad_end(width, "0").str.to_integer(base=_BASE).cast(pl.UInt64)
+    return (value * (width + 1) + text.str.len_bytes().cast(pl.UInt64) + 1).fill_null(0)
+
+
+def row_hash(columns: Sequence[str | pl.Expr]) -> pl.Expr:
+    """One hash of each row's values in `columns`: equal rows, equal hashes (same polars)."""
+    if not columns:
+        return pl.lit(0, pl.UInt64)
+    return pl.struct(list(columns)).hash()
