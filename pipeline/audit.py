@@ -19,18 +19,14 @@ audit checks single codes only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from functools import cached_property
 from itertools import groupby
 from typing import Any, Literal, get_args
 
-import polars as pl
-
+from pipeline.catalogue import DELETED, NOT_PAID, Catalogue, families, family
 from pipeline.config import Config
-from pipeline.errors import ConfigError
 from pipeline.reference import (
     Reference,
     distinctive,
@@ -46,18 +42,6 @@ from pipeline.watchlist import Entry, Watchlist
 Kind = Literal["not-a-code", "not-payable", "discontinued", "duplicate", "label-mismatch", "note"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 Source = Literal["publisher", "crosswalk", "guess"]
-#: Fee-schedule statuses under which Medicare pays nothing for the code itself (bundled,
-#: excluded, not valid for Medicare, reporting only, bundled/excluded, non-covered, statute).
-NOT_PAID = frozenset("BEGIMNPX")
-#: Fee-schedule statuses of deleted codes (D, F) and deleted modifiers (H).
-DELETED = frozenset("DFH")
-#: Code shapes; a code is compared only with codes of its own family.
-FAMILIES = {
-    "modifier": re.compile(r"[A-Z0-9]{2}"),
-    "cpt": re.compile(r"\d{4}[0-9FTU]"),
-    "hcpcs": re.compile(r"[A-V]\d{4}"),
-    "icd10cm": re.compile(r"[A-Z]\d[0-9A-Z]{1,5}"),
-}
 _GUESSES = 3
 
 
@@ -116,128 +100,11 @@ class Audit:
         }
 
 
-@dataclass(frozen=True)
-class _Record:
-    code: str
-    modifier: str | None
-    label: str | None
-    short: str | None
-    status: str | None
-    terminated: date | None
-    xref: str | None
-    codeset: str
-    version: str
-    active: bool
-
-
-_SCHEMA = {
-    "code": pl.String,
-    "modifier": pl.String,
-    "label": pl.String,
-    "short": pl.String,
-    "status": pl.String,
-    "terminated": pl.Date,
-    "xref": pl.String,
-}
-
-
-class _Catalogue:
-    """The newest edition of every stored code set, reduced to the columns the audit reads."""
-
-    def __init__(self, store: Store, config: Config, reference: Reference) -> None:
-        self.reference = reference
-        self.ours = {**reference.cpt_labels, **reference.modifiers}
-        newest = {m.codeset: m for m in store.manifests()}  # by date: the last one wins
-        self.editions = {cs: m.version for cs, m in sorted(newest.items())}
-        frames = []
-        for codeset, m in sorted(newest.items()):
-            frame = _normalised(store, config, codeset, m.version)
-            ended = pl.col("terminated") <= pl.lit(m.effective_date)
-            deleted = pl.col("status").is_in(list(DELETED))
-            active = ~(ended.fill_null(False) | deleted.fill_null(False))
-            if frame is not None:
-                frames.append(
-                    frame.with_columns(
-                        codeset=pl.lit(codeset), version=pl.lit(m.version), active=active
-                    )
-                )
-        self.frame = pl.concat(frames) if frames else pl.DataFrame(schema=_SCHEMA)
-        self._memo: dict[str, tuple[_Record, ...]] = {}
-
-    def load(self, codes: Iterable[str]) -> None:
-        """Look codes up in one pass over the frame; `records` then answers from memory."""
-        wanted = sorted(set(codes) - set(self._memo))
-        found: dict[str, list[_Record]] = {c: [] for c in wanted}
-        if wanted and "active" in self.frame.columns:
-            for row in self.frame.filter(pl.col("code").is_in(wanted)).iter_rows(named=True):
-                found[row["code"]].append(_Record(**row))
-        self._memo.update((c, tuple(rs)) for c, rs in found.items())
-
-    def records(self, code: str) -> tuple[_Record, ...]:
-        self.load([code])
-        return self._memo[code]
-
-    def exists(self, code: str) -> bool:
-        return code in self.reference.modifiers or any(r.active for r in self.records(code))
-
-    def payable(self, code: str) -> bool:
-        recs = self.records(code)
-        return any(r.active for r in recs) and not any(r.status in NOT_PAID for r in recs)
-
-    def label(self, code: str) -> str | None:
-        """The code in words: ours for CPT codes and Level I modifiers, else the publisher's."""
-        return self.ours.get(code) or next((r.label for r in self.records(code) if r.label), None)
-
-    def text(self, code: str) -> str | None:
-        """What a label is compared with: our label, or the descriptor and short descriptor."""
-        rec = next((r for r in self.records(code) if r.label), None)
-        official = " ".join(filter(None, (rec.label, rec.short))) if rec else None
-        return self.ours.get(code) or official
-
-    @cached_property
-    def stems(self) -> dict[str, dict[str, frozenset[str]]]:
-        """Family -> code -> stems of its text, for every active code a label can match."""
-        out: dict[str, dict[str, frozenset[str]]] = {"cpt": {}, "hcpcs": {}, "modifier": {}}
-        rows = self.frame.filter(pl.col("active") & (pl.col("codeset") != "icd10cm"))
-        for code, label, short in rows.select("code", "label", "short").iter_rows():
-            text = self.ours.get(code) or " ".join(filter(None, (label, short)))
-            if (family := _family(code)) in out and text:
-                out[family][code] = stems(text)
-        out["modifier"].update((c, stems(t)) for c, t in self.reference.modifiers.items())
-        return out
-
-
-def _normalised(store: Store, config: Config, codeset: str, version: str) -> pl.DataFrame | None:
-    """One edition as `_SCHEMA`; None for code sets keyed by pairs of codes (NCCI)."""
-    snapshot = store.get(codeset, version)
-    have = {name for name, _ in snapshot.manifest.columns}
-    if codeset == "pfs-rvu" and {"hcpcs", "modifier", "status_code"} <= have:
-        wanted = {"code": "hcpcs", "modifier": "modifier", "status": "status_code"}
-    elif codeset == "icd10cm" and {"code", "long_title"} <= have:
-        wanted = {"code": "code", "label": "long_title"}  # codes are stored without the dot
-    else:
-        try:
-            spec = config.codeset(codeset)
-        except ConfigError:
-            return None
-        if len(spec.key) != 1:
-            return None
-        wanted = {"code": spec.key[0], "xref": "cross_reference"}
-        wanted.update(zip(("label", "short"), spec.descriptors, strict=False))
-        wanted["terminated"] = spec.termination or ""
-    wanted = {name: column for name, column in wanted.items() if column in have}
-    frame = snapshot.frame(sorted(set(wanted.values())))
-    return frame.select(
-        pl.col(wanted[n]).cast(t).alias(n) if n in wanted else pl.lit(None, t).alias(n)
-        for n, t in _SCHEMA.items()
-    )
-
-
 def audit(
     watchlist: Watchlist, store: Store, config: Config, reference: Reference | None = None
 ) -> Audit:
     """Check every single code (and modifier) of `watchlist` against the newest editions."""
-    cat = _Catalogue(store, config, reference or load_reference())
+    cat = Catalogue(store, config, reference or load_reference())
     entries = watchlist.codes
     cat.load({e.code for e in entries} | {e.modifier for e in entries if e.modifier})
     findings: list[Finding] = []
@@ -256,7 +123,7 @@ def _key(entry: Entry) -> tuple[str, str]:
     return entry.code, entry.modifier or ""
 
 
-def _check_code(cat: _Catalogue, code: str, mod: str | None, same: list[Entry]) -> list[Finding]:
+def _check_code(cat: Catalogue, code: str, mod: str | None, same: list[Entry]) -> list[Finding]:
     """Whether the code (and its modifier) exists, is paid, and is still current."""
     labels = tuple(e.label for e in same)
     out: list[Finding] = []
@@ -316,7 +183,7 @@ def _check_code(cat: _Catalogue, code: str, mod: str | None, same: list[Entry]) 
         found, instead, citation = _replacements(cat, code)
         add(
             "not-payable",
-            f"Medicare does not pay {code} ({_status(status, fee[0].version)}); {instead}.",
+            f"Medicare does not pay {code}: {_status(status, fee[0].version)}; {instead}.",
             found,
             status=status,
             citation=citation,
@@ -324,7 +191,7 @@ def _check_code(cat: _Catalogue, code: str, mod: str | None, same: list[Entry]) 
     return out
 
 
-def _level_one(cat: _Catalogue, modifier: str) -> str | None:
+def _level_one(cat: Catalogue, modifier: str) -> str | None:
     """What to know about a CPT modifier that Medicare wants replaced where it can be."""
     rows = cat.reference.rows(modifier) if modifier in cat.reference.modifiers else ()
     better = [r.replacement or "" for r in rows if r.relation == "more-specific"]
@@ -337,8 +204,9 @@ def _level_one(cat: _Catalogue, modifier: str) -> str | None:
     )
 
 
-def _checked(cat: _Catalogue) -> str:
-    return "the editions checked (" + ", ".join(f"{c} {v}" for c, v in cat.editions.items()) + ")"
+def _checked(cat: Catalogue) -> str:
+    editions = ", ".join(f"{c} {v}" for c, v in cat.editions.items())
+    return f"the editions checked ({editions})" if editions else "the store (it holds no edition)"
 
 
 def _meant(typos: list[Suggestion]) -> str:
@@ -353,10 +221,10 @@ def _either(codes: list[str]) -> str:
 
 def _status(status: str, version: str) -> str:
     meaning = STATUS_CODES.get(status, "unknown status")
-    return f"fee-schedule status {status} in {version}: {meaning[0].lower()}{meaning[1:]}"
+    return f'fee-schedule status {status} in {version}, "{meaning[0].lower()}{meaning[1:]}"'
 
 
-def _reviewed(cat: _Catalogue, code: str) -> list[Suggestion]:
+def _reviewed(cat: Catalogue, code: str) -> list[Suggestion]:
     """Replacements from the publisher's cross-reference, then the crosswalk; no repeats."""
     out: list[Suggestion] = []
     for rec in cat.records(code):
@@ -372,7 +240,7 @@ def _reviewed(cat: _Catalogue, code: str) -> list[Suggestion]:
     return [replace(s, label=cat.label(s.code)) for s in out if first.pop(s.code, None) is s]
 
 
-def _replacements(cat: _Catalogue, code: str) -> tuple[list[Suggestion], str, str | None]:
+def _replacements(cat: Catalogue, code: str) -> tuple[list[Suggestion], str, str | None]:
     """What to bill instead, that advice in words, and the citation of a no-replacement row."""
     found = _reviewed(cat, code)
     ended = next((r for r in cat.reference.rows(code) if r.relation == "no-replacement"), None)
@@ -392,10 +260,10 @@ def _replacements(cat: _Catalogue, code: str) -> tuple[list[Suggestion], str, st
     return [], "no replacement is known", None
 
 
-def _typos(cat: _Catalogue, code: str, label: str) -> list[Suggestion]:
+def _typos(cat: Catalogue, code: str, label: str) -> list[Suggestion]:
     """Real codes of the same family one character away, best label match first."""
-    families = _families(code)
-    candidates = [(c, how) for c, how in neighbours(code) if _families(c) & families]
+    own = families(code)
+    candidates = [(c, how) for c, how in neighbours(code) if families(c) & own]
     cat.load(c for c, _ in candidates)
     mine, words = distinctive(label), stems(label)
 
@@ -414,7 +282,7 @@ def _typos(cat: _Catalogue, code: str, label: str) -> list[Suggestion]:
     return out
 
 
-def _similar(cat: _Catalogue, code: str) -> list[Suggestion]:
+def _similar(cat: Catalogue, code: str) -> list[Suggestion]:
     """Payable codes whose text shares at least half of this code's distinctive words."""
     text = cat.text(code) or ""
     mine = distinctive(text)
@@ -432,7 +300,7 @@ def _similar(cat: _Catalogue, code: str) -> list[Suggestion]:
     return out
 
 
-def _check_label(cat: _Catalogue, entry: Entry) -> Finding | None:
+def _check_label(cat: Catalogue, entry: Entry) -> Finding | None:
     """A label naming a different service than the code's descriptor (for CPT: our label).
 
     Mismatch: the label shares no distinctive word with it, or another code of the same
@@ -443,7 +311,7 @@ def _check_label(cat: _Catalogue, entry: Entry) -> Finding | None:
         return None  # nothing to compare with, or a label too general to judge
     shared = mine & stems(text)
     diagnosis = any(r.codeset == "icd10cm" for r in cat.records(entry.code))
-    pool = {} if diagnosis else cat.stems.get(_family(entry.code) or "", {})
+    pool = {} if diagnosis else cat.stems.get(family(entry.code) or "", {})
     better = sorted(
         (-len(mine & theirs), len(theirs - mine), other)
         for other, theirs in pool.items()
@@ -490,14 +358,6 @@ def _duplicate(code: str, modifier: str | None, same: list[Entry]) -> Finding:
     shown = f"{code} {modifier or ''}".strip()
     message = f"{shown} is listed {len(same)} times (lines {listed}) {how}."
     return Finding("duplicate", code, modifier, lines, labels, message)
-
-
-def _family(code: str) -> str | None:
-    return next((name for name, shape in FAMILIES.items() if shape.fullmatch(code)), None)
-
-
-def _families(code: str) -> set[str]:
-    return {name for name, shape in FAMILIES.items() if shape.fullmatch(code)}
 
 
 def _quoted(words: Iterable[str]) -> str:

@@ -440,6 +440,43 @@ def history(obj: Context, code: str, codeset: str | None, fmt: str) -> None:
             click.echo(f"  {when:<10} {e.text}")
 
 
+@cli.command()
+@watchlist_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "md"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_obj
+@handle_errors
+def audit(obj: Context, watchlist_path: Path | None, fmt: str) -> None:
+    """Check the watchlist against the newest editions: codes that do not exist, that
+    Medicare does not pay, that were discontinued, listed twice, or mislabelled."""
+    from pipeline.audit import audit as do_audit
+    from pipeline.render import render_audit
+
+    watchlist = obj.watchlist(watchlist_path)
+    if not watchlist:
+        raise PipelineError(
+            "no watchlist: give --watchlist FILE or [watchlist] in the configuration"
+        )
+    result = do_audit(watchlist, obj.store(), obj.config())
+    if fmt in ("json", "md"):
+        click.echo(render_audit(result)[fmt], nl=False)
+        return
+    editions = ", ".join(f"{cs} {v}" for cs, v in result.editions.items())
+    click.echo(f"{watchlist.source}: {len(result.findings)} finding(s) against {editions}")
+    for f in result.findings:
+        code = f"{f.code} {f.modifier}" if f.modifier else f.code
+        lines = ", ".join(map(str, f.lines))
+        click.echo(f"\n{f.kind:<15} {code} (line {lines}): {f.message}")
+        for s in f.suggestions:
+            source = "a guess" if s.source == "guess" else s.source
+            click.echo(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
+
+
 def _analyse(
     obj: Context, codeset: str, old: str | None, new: str | None, watchlist: Watchlist | None = None
 ) -> Analysis:

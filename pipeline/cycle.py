@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from pipeline.analysis import Analysis, analyse, with_companions
+from pipeline.audit import Audit, audit
 from pipeline.changeset import ChangeSet
 from pipeline.config import CodeSetSpec, Config, Edition
 from pipeline.download import FetchResult, fetch
@@ -20,8 +21,10 @@ from pipeline.errors import ConfigError
 from pipeline.history import histories
 from pipeline.ingest import IngestResult, ingest
 from pipeline.lock import DEFAULT_TIMEOUT, store_lock
+from pipeline.reference import load_reference
 from pipeline.render import (
     remove_stale_report_temporaries,
+    write_audit,
     write_cycle,
     write_histories,
     write_index,
@@ -41,6 +44,7 @@ class RunResult:
     written: list[Path] = field(default_factory=list)
     cleaned: list[Path] = field(default_factory=list)
     fetched: list[FetchResult] = field(default_factory=list)
+    audit: Audit | None = None
 
     @property
     def stored(self) -> list[IngestResult]:
@@ -92,6 +96,7 @@ def _run(
     result.cleaned = store.remove_stale_temporaries() + remove_stale_report_temporaries(out_dir)
     analyses: list[Analysis] = []
     fresh: list[bool] = []
+    reference = load_reference()
     for spec in config.codesets.values():
         new_versions = set()
         for edition in spec.editions:
@@ -115,7 +120,7 @@ def _run(
                 new_versions.add(edition.version)
         for old, new in consecutive(store.snapshots(spec.id)):
             status(f"{spec.id}: comparing {old.manifest.version} and {new.manifest.version} …")
-            analyses.append(analyse(spec, old, new, watchlist, config.severity))
+            analyses.append(analyse(spec, old, new, watchlist, config.severity, reference.advice))
             fresh.append(bool({old.manifest.version, new.manifest.version} & new_versions))
     for analysis, is_new in zip(with_companions(analyses), fresh, strict=True):
         result.analyses.append(analysis)
@@ -123,6 +128,8 @@ def _run(
         if is_new:
             result.new_analyses.append(analysis)
     if watchlist:
+        result.audit = audit(watchlist, store, config, reference)
+        result.written.extend(write_audit(result.audit, out_dir))
         codes = {code: watchlist.label(code) or "" for code in watchlist.watched_codes()}
         found = histories(store, config, codes)
         result.written.extend(write_histories(found, codes, out_dir))

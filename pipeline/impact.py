@@ -53,6 +53,7 @@ class Impact:
         return {"counts": self.counts, "items": [i.to_dict() for i in self.items]}
 
 
+#: code -> what to do instead, in a sentence (the reviewed crosswalk's advice), or None.
 Replacement = Callable[[str], str | None]
 
 
@@ -121,14 +122,12 @@ class _Finder:
                 continue
             ended = record.get(end) if end else None
             how = f"discontinued (terminated {ended})" if ended else "no longer listed"
-            successor = self.replacement(code)
             self.add(
                 "watched-deleted",
                 code,
                 f"{code} is {how} in {self.cs.new.version}; claims with it will be denied.",
-                f"Bill {successor} instead."
-                if successor
-                else "Stop billing it; no successor code is known: check the publisher's notes.",
+                self.replacement(code)
+                or "Stop billing it; no successor code is known: check the publisher's notes.",
             )
         for kind in ("added", "reactivated"):
             for record in self.cs.records(kind):
@@ -176,13 +175,12 @@ class _Finder:
         threshold = self.rules.payment_threshold
         for row in table.rows:
             if row.status_old in PAYABLE and row.status_new not in PAYABLE:
-                successor = self.replacement(row.code)
                 self.add(
                     "watched-non-payable",
                     row.code,
                     f"Medicare no longer pays {row.code} (status {row.status_old} → "
                     f"{row.status_new}).",
-                    f"Bill {successor} to Medicare." if successor else None,
+                    self.replacement(row.code),
                 )
             elif row.percent is not None and abs(row.percent) > threshold:
                 impact = row.annual_impact

@@ -27,12 +27,12 @@ from typing import Literal, cast
 from pipeline.errors import InputError
 
 Relation = Literal["successor", "medicare-substitute", "more-specific", "no-replacement"]
-#: What each relation means (the closed set; `pipeline/data/README.md` explains them).
+#: The closed set of relations and what each means (as in `pipeline/data/README.md`).
 RELATIONS: dict[Relation, str] = {
-    "successor": "replaced by",
-    "medicare-substitute": "Medicare pays instead",
-    "more-specific": "Medicare prefers, where it applies,",
-    "no-replacement": "nothing replaces it",
+    "successor": "the code was deleted; the replacement took over its service",
+    "medicare-substitute": "Medicare does not pay the code and pays the replacement instead",
+    "more-specific": "Medicare prefers the more specific replacement where it applies",
+    "no-replacement": "the code ended or is not paid, and nothing takes its place",
 }
 _CODE = re.compile(r"[A-Z0-9]{2,7}")
 _RANGE = re.compile(r"([A-Z0-9]{5})-([A-Z0-9]{5})")
@@ -67,6 +67,16 @@ class Reference:
         """The crosswalk rows for `code`, in file order (the order to suggest them in)."""
         return tuple(r for r in self.crosswalk if r.covers(code))
 
+    def advice(self, code: str) -> str | None:
+        """What to do instead of `code`, in a sentence, from the reviewed crosswalk."""
+        rows = self.rows(code)
+        if not rows:
+            return None
+        instead = [r.replacement for r in rows if r.replacement]
+        if instead:
+            return f"Bill {' or '.join(dict.fromkeys(instead))} instead: {rows[0].note}."
+        return f"Stop billing it: {rows[0].note}."
+
 
 def load_reference(directory: Path | None = None) -> Reference:
     """Read the reference files from `directory` (default: the package's own, cached)."""
@@ -93,7 +103,11 @@ def _records(
     text: str, name: str, columns: tuple[str, ...]
 ) -> Iterable[tuple[int, dict[str, str]]]:
     """Rows as dicts with their line numbers; `#` lines are comments."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.startswith("#")]
+    lines = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.startswith("#")
+    ]
     rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
     if not rows or tuple(h.strip() for h in rows[0]) != columns:
         raise InputError(name, f"expected the header {','.join(columns)}")
@@ -118,7 +132,7 @@ def _crosswalk(text: str) -> Iterable[CrosswalkRow]:
         replacement = row["replacement"] or None
         if (replacement is None) != (relation == "no-replacement"):
             raise InputError(
-                name, "a replacement is required, except for no-replacement rows", line=line
+                name, "no-replacement rows take no replacement; other rows need one", line=line
             )
         if replacement is not None and not _CODE.fullmatch(replacement):
             raise InputError(name, f"{replacement!r} is not a code", line=line)
@@ -158,14 +172,6 @@ _STOP = frozenset(
         "one two more whole part only also all",
     )
 )
-#: Stems that do not tell one therapy service from another: shared, they prove nothing.
-GENERIC = frozenset(
-    re.findall(
-        r"\w+",
-        "therapy therapeutic servic procedur treat techniqu code patient minut session medicare "
-        "provid visit",
-    )
-)
 _SYNONYMS = {
     "pt": "physical",
     "ot": "occupational",
@@ -188,6 +194,17 @@ def stem(word: str) -> str:
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
             break
     return word[:-1] if word.endswith("e") and len(word) > 5 else word
+
+
+#: Stems that do not tell one therapy service from another: shared, they prove nothing.
+GENERIC = frozenset(
+    stem(word)
+    for word in re.findall(
+        r"\w+",
+        "therapy therapeutic therapist service procedure treatment technique code patient "
+        "minute session medicare provider visit",
+    )
+)
 
 
 def content_words(text: str) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipeline.analysis import Analysis
+from pipeline.audit import KINDS, Audit
 from pipeline.changeset import ChangeSet, jsonable
 from pipeline.reconcile import AGREEING, REASONS
 from pipeline.store import TMP_PREFIX, write_atomically
@@ -227,14 +228,31 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
     )
 
 
-def render_index(entries: Sequence[CycleEntry], histories: Sequence[str] = ()) -> dict[str, str]:
+def _audit_counts(path: Path) -> dict[str, int] | None:
+    try:
+        counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["counts"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return counts
+
+
+def render_index(
+    entries: Sequence[CycleEntry],
+    histories: Sequence[str] = (),
+    audit: Mapping[str, int] | None = None,
+) -> dict[str, str]:
     """The front page (HTML, Markdown) and the Atom feed of every cycle."""
     env = environment()
     groups = _group(entries)
     charts = {cid: chart(items) for cid, _, items in groups}
     return {
         "html": env.get_template("index.html").render(
-            entries=entries, groups=groups, charts=charts, histories=histories
+            entries=entries,
+            groups=groups,
+            charts=charts,
+            histories=histories,
+            audit=audit,
+            audit_titles=AUDIT_TITLES,
         ),
         "md": env.get_template("index.md").render(entries=entries, groups=groups),
         "xml": env.get_template("feed.xml").render(
@@ -326,7 +344,8 @@ def write_index(out_dir: Path) -> list[Path]:
     written = []
     entries = read_cycle_entries(out_dir)
     histories = sorted(p.stem for p in (out_dir / "history").glob("*.html"))
-    rendered = {**render_index(entries, histories), "json": index_json(entries)}
+    audit = _audit_counts(out_dir / "audit.json")
+    rendered = {**render_index(entries, histories, audit), "json": index_json(entries)}
     for ext, text in rendered.items():
         path = out_dir / ("feed.xml" if ext == "xml" else f"index.{ext}")
         if write_atomically(path, text.encode("utf-8")):
@@ -355,5 +374,43 @@ def write_histories(
         html = template.render(code=code, label=labels[code], timelines=timelines.get(code, []))
         path = out_dir / "history" / f"{code}.html"
         if write_atomically(path, html.encode("utf-8")):
+            written.append(path)
+    return written
+
+
+AUDIT_TITLES = {
+    "not-a-code": ("Not a code", "In no code set's newest edition: probably mistyped."),
+    "not-payable": (
+        "Not paid by Medicare under this code",
+        "The fee schedule's status says Medicare pays nothing for the code itself.",
+    ),
+    "discontinued": ("Discontinued", "Terminated by the publisher: claims will be denied."),
+    "duplicate": ("Listed more than once", "The same code on several lines of the watchlist."),
+    "label-mismatch": (
+        "Label does not match the code",
+        "The clinic's words and the code's descriptor share no distinctive word.",
+    ),
+    "note": ("Notes", "Information, nothing to correct."),
+}
+
+
+def render_audit(audit: Audit) -> dict[str, str]:
+    """The watchlist audit as HTML, Markdown and JSON."""
+    env = environment()
+    groups = [(k, AUDIT_TITLES[k][0], audit.of_kind(k)) for k in KINDS]
+    explain = {k: v[1] for k, v in AUDIT_TITLES.items()}
+    view = {"audit": audit, "groups": groups, "explain": explain}
+    return {
+        "html": env.get_template("audit.html").render(view),
+        "md": env.get_template("audit.md").render(view),
+        "json": json.dumps(audit.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n",
+    }
+
+
+def write_audit(audit: Audit, out_dir: Path) -> list[Path]:
+    written = []
+    for ext, text in render_audit(audit).items():
+        path = out_dir / f"audit.{ext}"
+        if write_atomically(path, text.encode("utf-8")):
             written.append(path)
     return written

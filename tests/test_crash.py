@@ -32,7 +32,8 @@ SEED = 20261126
 def workspace(root: Path) -> Path:
     root.mkdir(parents=True)
     shutil.copy(REPO / "codesets.toml", root / "codesets.toml")
-    (root / "sources").symlink_to(REPO / "sources", target_is_directory=True)
+    for name in ("sources", "watchlists"):
+        (root / name).symlink_to(REPO / name, target_is_directory=True)
     return root
 
 

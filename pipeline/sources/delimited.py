@@ -151,7 +151,13 @@ def _records(buf: io.StringIO, opts: Options, file: str, first: int) -> Iterator
         if any(s in str(exc) for s in ("end of data", "field limit")):
             message = "quoted field never closes (the file ends, or the field is far too long)"
             raise InputError(file, message, line=first + done + 1) from None
-        raise InputError(file, f"malformed record: {exc}", line=first + records.line_num) from None
+        # Name the line the broken record starts on, not where the csv module gave up.
+        raise InputError(
+            file,
+            f"malformed record (a stray quote?): {exc}; the parser gave up at line "
+            f"{first + records.line_num}",
+            line=first + done + 1,
+        ) from None
 
 
 def _read_fast(body: str, width: int, first: int, opts: Options) -> pl.DataFrame | None:

@@ -20,7 +20,7 @@ import polars as pl
 
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, parse_date
 
 if TYPE_CHECKING:
     from pipeline.config import ReaderSpec
@@ -127,8 +127,18 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     frame = _realign_asc_date(frame)
     frame = frame.with_columns(
         pl.col("short_description").str.replace_all(r"\s+", " "),
-        pl.col("anesthesia_base_units").replace("", None).cast(pl.Int64, strict=False),
     )
+    units = pl.col("anesthesia_base_units")
+    bad = frame.filter(units.is_not_null() & (units != "") & ~units.str.contains(r"^[0-9]+$"))
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise InputError(
+            raw.name,
+            f"anesthesia base units {row['anesthesia_base_units']!r} is not a whole number",
+            line=row[LINE],
+            column="anesthesia_base_units",
+        )
+    frame = frame.with_columns(units.replace("", None).cast(pl.Int64))
     frame = _parse_dates(frame, raw.name)
     return frame.select(LINE, *COLUMNS)
 
@@ -211,7 +221,7 @@ def _realign_asc_date(frame: pl.DataFrame) -> pl.DataFrame:
 def _parse_dates(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     for name in DATES:
         value = pl.col(name).replace("", None)
-        parsed = frame.select(value.alias("raw"), value.str.to_date("%Y%m%d", strict=False), LINE)
+        parsed = frame.select(value.alias("raw"), parse_date(value, "%Y%m%d").alias(name), LINE)
         bad = parsed.filter(pl.col("raw").is_not_null() & pl.col(name).is_null())
         if bad.height:
             row = bad.row(0, named=True)

@@ -170,8 +170,9 @@ def parse(raw: RawSource, encoding: str = "auto") -> _Collector:
     except DefusedXmlException as exc:
         line = collector.expat.CurrentLineNumber
         raise InputError(raw.name, _refusal(exc), line=line) from None
-    except LookupError:
-        raise InputError(raw.name, f"unknown encoding {encoding!r}") from None
+    except LookupError as exc:
+        name = str(exc).rsplit(": ", 1)[-1] if encoding == "auto" else encoding
+        raise InputError(raw.name, f"unknown encoding {name!r}") from None
     return collector
 
 

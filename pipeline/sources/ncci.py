@@ -22,7 +22,7 @@ import polars as pl
 
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, parse_date
 
 if TYPE_CHECKING:
     from pipeline.config import ReaderSpec
@@ -144,11 +144,10 @@ def _diagnose(body: bytes, first: int, file: str, fallback: str) -> NoReturn:
 def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     """Validate every field, then convert: the first bad value is reported."""
     frame = frame.with_columns(
-        pl.col("effective_date").str.to_date("%Y%m%d", strict=False).alias("_effective"),
-        pl.when(pl.col("deletion_date") != "*")
-        .then(pl.col("deletion_date"))
-        .str.to_date("%Y%m%d", strict=False)
-        .alias("_deletion"),
+        parse_date(pl.col("effective_date"), "%Y%m%d").alias("_effective"),
+        parse_date(
+            pl.when(pl.col("deletion_date") != "*").then(pl.col("deletion_date")), "%Y%m%d"
+        ).alias("_deletion"),
     )
     checks: dict[str, tuple[pl.Expr, str]] = {
         "column1": (pl.col("column1").str.contains(CODE), "is not a 5-character code"),
