@@ -198,7 +198,7 @@ class ChangeSet:
 
         paired = self.unchanged + len(self.fields)
         counts = Counter(
-            (c.name, _hashable(c.old), _hashable(c.new))
+            (c.name, hashable(c.old), hashable(c.new))
             for changes in self.fields.values()
             for c in changes
             if c.name not in self.descriptors
@@ -220,11 +220,11 @@ class ChangeSet:
 
     def other_changes(self) -> list[tuple[dict[str, Any], FieldChange]]:
         """Changed records' non-descriptor field changes, less the uniform ones."""
-        uniform = {(u.name, _hashable(u.old), _hashable(u.new)) for u in self.uniform_changes()}
+        uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in self.uniform_changes()}
         out = []
         for record in self.records("changed"):
             for change in record.get("fields", ()):
-                triple = (change.name, _hashable(change.old), _hashable(change.new))
+                triple = (change.name, hashable(change.old), hashable(change.new))
                 if change.name not in self.descriptors and triple not in uniform:
                     out.append((record, change))
         return out
@@ -254,7 +254,8 @@ def _record_dict(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _hashable(value: Any) -> Any:
+def hashable(value: Any) -> Any:
+    """A value usable in a set (lists become tuples)."""
     return tuple(value) if isinstance(value, list) else value
 
 

@@ -44,6 +44,17 @@ def lock_timeout_option(func: F) -> F:
     )(func)
 
 
+def markdown_limit_option(func: F) -> F:
+    return click.option(
+        "--markdown-limit",
+        type=click.IntRange(min=4096),
+        default=1_000_000,
+        show_default=True,
+        help="Largest Markdown report in bytes (a GitHub job summary takes 1 MiB, a "
+        "pull-request comment 65536): long sections show fewer rows and say so.",
+    )(func)
+
+
 def watchlist_option(func: F) -> F:
     return click.option(
         "--watchlist",
@@ -295,6 +306,7 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
 @click.option("--from", "old", help="Older edition.  [default: the one before --to]")
 @click.option("--to", "new", help="Newer edition.  [default: the newest]")
 @watchlist_option
+@markdown_limit_option
 @lock_timeout_option
 @click.pass_obj
 @handle_errors
@@ -304,6 +316,7 @@ def report(
     old: str | None,
     new: str | None,
     watchlist_path: Path | None,
+    markdown_limit: int,
     lock_timeout: float,
 ) -> None:
     """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
@@ -313,7 +326,7 @@ def report(
     with store_lock(obj.store_dir, lock_timeout):
         analysis = _analyse(obj, codeset, old, new, obj.watchlist(watchlist_path))
         cs = analysis.changes
-        write_cycle(analysis, obj.out_dir)
+        write_cycle(analysis, obj.out_dir, markdown_limit)
         write_index(obj.out_dir)
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
     click.echo(f"{counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
@@ -333,6 +346,7 @@ def report(
     "of this severity or worse for the watchlist.",
 )
 @watchlist_option
+@markdown_limit_option
 @lock_timeout_option
 @click.pass_obj
 @handle_errors
@@ -341,6 +355,7 @@ def run(
     allow_mass_change: bool,
     fail_on: Severity | None,
     watchlist_path: Path | None,
+    markdown_limit: int,
     lock_timeout: float,
 ) -> None:
     """Ingest every configured edition, diff consecutive editions, write all reports.
@@ -363,6 +378,7 @@ def run(
         watchlist=obj.watchlist(watchlist_path),
         progress=progress,
         status=progress.note,
+        markdown_limit=markdown_limit,
     )
     for outcome in result.ingested:
         obj.say(outcome.message, 2 if outcome.status == "unchanged" else 1)

@@ -23,6 +23,7 @@ from pipeline.ingest import IngestResult, ingest
 from pipeline.lock import DEFAULT_TIMEOUT, store_lock
 from pipeline.reference import load_reference
 from pipeline.render import (
+    MARKDOWN_LIMIT,
     remove_stale_report_temporaries,
     write_audit,
     write_cycle,
@@ -69,6 +70,7 @@ def run(
     progress: Progress | None = None,
     watchlist: Watchlist | None = None,
     status: Callable[[str], None] | None = None,
+    markdown_limit: int = MARKDOWN_LIMIT,
 ) -> RunResult:
     """Bring the store and the reports up to date with the configuration.
 
@@ -79,7 +81,14 @@ def run(
         watchlist = load_watchlist(config.watchlist) if config.watchlist else EMPTY
     with store_lock(store.root, lock_timeout):
         return _run(
-            config, store, out_dir, allow_mass_change, progress, watchlist, status or _silent
+            config,
+            store,
+            out_dir,
+            allow_mass_change,
+            progress,
+            watchlist,
+            status or _silent,
+            markdown_limit,
         )
 
 
@@ -91,6 +100,7 @@ def _run(
     progress: Progress | None,
     watchlist: Watchlist,
     status: Callable[[str], None],
+    markdown_limit: int,
 ) -> RunResult:
     result = RunResult()
     result.cleaned = store.remove_stale_temporaries() + remove_stale_report_temporaries(out_dir)
@@ -124,7 +134,7 @@ def _run(
             fresh.append(bool({old.manifest.version, new.manifest.version} & new_versions))
     for analysis, is_new in zip(with_companions(analyses), fresh, strict=True):
         result.analyses.append(analysis)
-        result.written.extend(write_cycle(analysis, out_dir))
+        result.written.extend(write_cycle(analysis, out_dir, markdown_limit))
         if is_new:
             result.new_analyses.append(analysis)
     if watchlist:

@@ -22,6 +22,7 @@ from pipeline.analysis import Analysis
 from pipeline.audit import KINDS, Audit
 from pipeline.changeset import ChangeSet, jsonable
 from pipeline.reconcile import AGREEING, REASONS
+from pipeline.sections import Section, build_sections, full_lists
 from pipeline.store import TMP_PREFIX, write_atomically
 
 FORMATS = ("html", "md", "json")
@@ -150,56 +151,87 @@ def environment() -> Environment:
     return env
 
 
-def _view(cs: ChangeSet) -> dict[str, Any]:
+#: Rows per section of an HTML report besides the clinic's own (about 0.5 KB each).
+HTML_ROWS = 2000
+#: GitHub's limit for a job summary is 1 MiB; a pull-request comment takes 65,536 characters.
+MARKDOWN_LIMIT = 1_000_000
+_MARKDOWN_ROWS = 500
+
+
+def _view(cs: ChangeSet, sections: Mapping[str, Section]) -> dict[str, Any]:
     """What the cycle templates need, computed once here rather than in the templates."""
     shown = list(cs.key) + [d for d in cs.display if d not in cs.key]
     return {
         "cs": cs,
         "counts": cs.counts,
         "shown": shown,
-        "added": cs.records("added"),
-        "deleted": cs.records("deleted"),
-        "reactivated": cs.records("reactivated"),
-        "interim": cs.records("interim"),
-        "purged": cs.records("purged"),
-        "descriptor_changes": cs.descriptor_changes(),
-        "other_changes": cs.other_changes(),
+        "sec": sections,
         "uniform": cs.uniform_changes(),
         "termination": cs.termination,
         "key_text": cs.key_label,
     }
 
 
-def render_cycle(analysis: Analysis) -> dict[str, str]:
-    """The three reports of one cycle, keyed by file extension."""
+def render_cycle(
+    analysis: Analysis, markdown_limit: int = MARKDOWN_LIMIT, html_rows: int = HTML_ROWS
+) -> dict[str, str]:
+    """The three reports of one cycle, keyed by file extension.
+
+    Long sections are capped (the clinic's codes always shown); the Markdown report is
+    made to fit `markdown_limit` bytes by showing fewer rows per section.
+    """
     env = environment()
-    view = {
-        **_view(analysis.changes),
-        "a": analysis,
-        "verification": analysis.verification,
-        "reasons": REASONS,
-        "agreeing": AGREEING,
-    }
+    cs = analysis.changes
+    stem = cycle_stem(cs.old.version, cs.new.version)
+    common: dict[str, Any] = {"a": analysis, "verification": analysis.verification}
+    common |= {"reasons": REASONS, "agreeing": AGREEING}
+    html_view = {**_view(cs, build_sections(cs, analysis.watched, html_rows, stem)), **common}
     return {
-        "html": env.get_template("cycle.html").render(view),
-        "md": env.get_template("cycle.md").render(view),
+        "html": env.get_template("cycle.html").render(html_view),
+        "md": _fitting_markdown(analysis, markdown_limit, stem, common),
         "json": cycle_json(analysis),
     }
+
+
+def _fitting_markdown(analysis: Analysis, limit: int, stem: str, common: Mapping[str, Any]) -> str:
+    """The Markdown report with as many rows per section as fit in `limit` bytes."""
+    template = environment().get_template("cycle.md")
+    cs = analysis.changes
+    rows = _MARKDOWN_ROWS
+    while True:
+        sections = build_sections(cs, analysis.watched, rows, stem)
+        text = template.render({**_view(cs, sections), **common, "limit": limit})
+        if len(text.encode("utf-8")) <= limit or rows == 0:
+            break
+        rows //= 2
+    if len(text.encode("utf-8")) > limit:  # even the summaries are too long: cut, and say so
+        note = f"\n\n_Cut at {limit:,} bytes: the HTML and JSON reports have everything._\n"
+        text = text.encode("utf-8")[: limit - len(note.encode())].decode("utf-8", "ignore")
+        text = text[: text.rfind("\n")] + note
+    return text
 
 
 def cycle_json(analysis: Analysis) -> str:
     return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
 
 
-def write_cycle(analysis: Analysis, out_dir: Path) -> list[Path]:
-    """Write a cycle's reports under `out_dir/<codeset>/`; return the files that changed."""
+def write_cycle(
+    analysis: Analysis, out_dir: Path, markdown_limit: int = MARKDOWN_LIMIT
+) -> list[Path]:
+    """Write a cycle's reports under `out_dir/<codeset>/`, with the full lists of capped
+    sections beside them; return the files that changed."""
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
+    folder = out_dir / cs.codeset
+    files = {
+        f"{stem}.{ext}": text.encode("utf-8")
+        for ext, text in render_cycle(analysis, markdown_limit).items()
+    }
+    files |= full_lists(cs, build_sections(cs, analysis.watched, HTML_ROWS, stem))
     written = []
-    for ext, text in render_cycle(analysis).items():
-        path = out_dir / cs.codeset / f"{stem}.{ext}"
-        if write_atomically(path, text.encode("utf-8")):
-            written.append(path)
+    for name, data in files.items():
+        if write_atomically(folder / name, data):
+            written.append(folder / name)
     return written
 
 
