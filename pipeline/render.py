@@ -30,6 +30,7 @@ FORMATS = ("html", "md", "json")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 #: HTML-significant characters become entities, so no raw HTML reaches the page.
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]):/|www\.|@(?=[a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def markdown_escape(text: Any) -> str:
     s = _MD_SPECIAL.sub(r"\\\1", s)
     for char, entity in _MD_ENTITIES.items():
         s = s.replace(char, entity)
-    return s
+    # GitHub turns bare URLs, www. names and e-mail addresses into links: a zero-width
+    # space keeps them text.
+    return _MD_AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], s)
 
 
 @cache

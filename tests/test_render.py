@@ -162,6 +162,15 @@ def test_hostile_descriptors_are_neutralised_in_markdown() -> None:
     assert r"\[click\]" in md and r"\| cell \|" in md
 
 
+def test_bare_urls_and_addresses_do_not_become_links_in_markdown() -> None:
+    """GitHub links bare URLs, www. names and e-mail addresses: they must stay text."""
+    text = markdown_escape("see https://evil.example/x, www.evil.example or bob@evil.example")
+    assert "https://" not in text and "www." not in text and "bob@" not in text
+    assert text.replace("\u200b", "") == (
+        "see https://evil.example/x, www.evil.example or bob@evil.example"
+    )
+
+
 def test_markdown_escape() -> None:
     assert markdown_escape("a|b") == r"a\|b"
     assert markdown_escape("<b>&") == "&lt;b&gt;&amp;"
