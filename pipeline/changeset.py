@@ -183,7 +183,10 @@ class ChangeSet:
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         """The records of one kind as dicts, with their field changes where they have any."""
-        frame: pl.DataFrame = getattr(self, kind)
+        return self.records_of(getattr(self, kind))
+
+    def records_of(self, frame: pl.DataFrame) -> list[dict[str, Any]]:
+        """Rows of one of this change set's frames as dicts, with their field changes."""
         out = []
         for row in frame.iter_rows(named=True):
             changes = self.fields.get(self.key_of(row))

@@ -45,11 +45,11 @@ def build_sections(
         frame = getattr(cs, kind)
         shown = _capped(frame, cs.key, watched, cap)
         files = _files(stem, kind) if shown.height < frame.height else ()
-        out[kind] = Section(kind, _records(cs, shown), frame.height, files)
+        out[kind] = Section(kind, cs.records_of(shown), frame.height, files)
     changed = _capped(cs.changed, cs.key, watched, cap)
     uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in cs.uniform_changes()}
     totals = _field_totals(cs, uniform)
-    pairs = _pairs(cs, _records(cs, changed), uniform)
+    pairs = _pairs(cs, cs.records_of(changed), uniform)
     for kind in FIELD_KINDS:
         rows = _cap_pairs(pairs[kind], cs.key[0], watched, cap)
         files = _files(stem, f"{kind}-changes") if len(rows) < totals[kind] else ()
@@ -84,16 +84,6 @@ def _capped(
         return frame
     mine = pl.col(key[0]).is_in(list(watched))
     return pl.concat([frame.filter(mine), frame.filter(~mine).head(cap)]).sort(list(key))
-
-
-def _records(cs: ChangeSet, frame: pl.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.iter_rows(named=True):
-        changes = cs.fields.get(cs.key_of(row))
-        if changes:
-            row["fields"] = changes
-        out.append(row)
-    return out
 
 
 def _pairs(

@@ -32,7 +32,7 @@ ACTION_CODES = "ABCDFNPRST"
 
 # (name, first column, last column, occurrences): 1-based, as in CMS's record layout.
 # Fields that occur several times are stored as their non-blank values joined by spaces.
-_DETAIL: tuple[tuple[str, int, int, int], ...] = (
+DETAIL: tuple[tuple[str, int, int, int], ...] = (
     ("short_description", 92, 119, 1),
     ("pricing_indicator", 120, 121, 4),
     ("multiple_pricing_indicator", 128, 128, 1),
@@ -65,7 +65,7 @@ DATES = (
 )
 
 #: The snapshot's columns, in order.
-COLUMNS = ("code", "record_type", "long_description", *(f[0] for f in _DETAIL))
+COLUMNS = ("code", "record_type", "long_description", *(f[0] for f in DETAIL))
 
 
 def _field(start: int, end: int, occurs: int) -> pl.Expr:
@@ -106,14 +106,25 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         group=pl.col("rid").is_in(["3", "7"]).cum_sum(),
         long=pl.col("text").str.slice(11, 80).str.strip_chars(),
     )
-    _check_continuations(records, raw.name)
+    check_continuations(records, raw.name)
+    heads = pl.col("text").str.pad_end(WIDTH)
+    return assemble(
+        records.with_columns(heads),
+        {name: _field(s, e, n) for name, s, e, n in DETAIL},
+        raw.name,
+    )
+
+
+def assemble(records: pl.DataFrame, fields: dict[str, pl.Expr], file: str) -> pl.DataFrame:
+    """One row per code from checked records (`rid`, `code`, `group`, `long` and whatever
+    `fields` reads): the long description joined, fields normalised, dates parsed.
+
+    Shared by the text and the spreadsheet readers, so both give the same snapshot.
+    """
     long = records.group_by("group", maintain_order=True).agg(
         pl.col("long").str.join(" ").str.replace_all(r"\s+", " ").alias("long_description")
     )
-    heads = records.filter(pl.col("rid").is_in(["3", "7"])).with_columns(
-        pl.col("text").str.pad_end(WIDTH)
-    )
-    frame = heads.select(
+    frame = records.filter(pl.col("rid").is_in(["3", "7"])).select(
         LINE,
         "group",
         "code",
@@ -121,25 +132,23 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         .then(pl.lit("modifier"))
         .otherwise(pl.lit("procedure"))
         .alias("record_type"),
-        *(_field(s, e, n).alias(name) for name, s, e, n in _DETAIL),
+        *(expr.alias(name) for name, expr in fields.items()),
     )
     frame = frame.join(long, on="group", how="left", validate="1:1").drop("group")
     frame = _realign_asc_date(frame)
-    frame = frame.with_columns(
-        pl.col("short_description").str.replace_all(r"\s+", " "),
-    )
+    frame = frame.with_columns(pl.col("short_description").str.replace_all(r"\s+", " "))
     units = pl.col("anesthesia_base_units")
     bad = frame.filter(units.is_not_null() & (units != "") & ~units.str.contains(r"^[0-9]+$"))
     if bad.height:
         row = bad.row(0, named=True)
         raise InputError(
-            raw.name,
+            file,
             f"anesthesia base units {row['anesthesia_base_units']!r} is not a whole number",
             line=row[LINE],
             column="anesthesia_base_units",
         )
     frame = frame.with_columns(units.replace("", None).cast(pl.Int64))
-    frame = _parse_dates(frame, raw.name)
+    frame = _parse_dates(frame, file)
     return frame.select(LINE, *COLUMNS)
 
 
@@ -176,7 +185,7 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
         raise InputError(file, f"{row['code']!r} is not {kind}", line=row[LINE], column=1)
 
 
-def _check_continuations(records: pl.DataFrame, file: str) -> None:
+def check_continuations(records: pl.DataFrame, file: str) -> None:
     """A continuation must follow a first record of the same code and kind."""
     head = records.group_by("group", maintain_order=True).agg(
         pl.col("code").first().alias("head_code"), pl.col("rid").first().alias("head_rid")

@@ -18,12 +18,10 @@ import polars as pl
 from pipeline.errors import InputError
 from pipeline.sources.coerce import LINE
 from pipeline.sources.hcpcs import (
-    _DETAIL,
     ACTION_CODES,
-    COLUMNS,
-    _check_continuations,
-    _parse_dates,
-    _realign_asc_date,
+    DETAIL,
+    assemble,
+    check_continuations,
 )
 
 if TYPE_CHECKING:
@@ -91,29 +89,8 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         group=pl.col("rid").is_in(["3", "7"]).cum_sum(),
         long=pl.col("LONG DESCRIPTION").str.strip_chars(),
     )
-    _check_continuations(records, raw.name)
-    long = records.group_by("group", maintain_order=True).agg(
-        pl.col("long").str.join(" ").str.replace_all(r"\s+", " ").alias("long_description")
-    )
-    heads = records.filter(pl.col("rid").is_in(["3", "7"]))
-    frame = heads.select(
-        LINE,
-        "group",
-        "code",
-        pl.when(pl.col("rid") == "7")
-        .then(pl.lit("modifier"))
-        .otherwise(pl.lit("procedure"))
-        .alias("record_type"),
-        *(_field(name).alias(name) for name, *_ in _DETAIL),
-    )
-    frame = frame.join(long, on="group", how="left", validate="1:1").drop("group")
-    frame = _realign_asc_date(frame)
-    frame = frame.with_columns(
-        pl.col("short_description").str.replace_all(r"\s+", " "),
-        pl.col("anesthesia_base_units").replace("", None).cast(pl.Int64, strict=False),
-    )
-    frame = _parse_dates(frame, raw.name)
-    return frame.select(LINE, *COLUMNS)
+    check_continuations(records, raw.name)
+    return assemble(records, {name: _field(name) for name, *_ in DETAIL}, raw.name)
 
 
 def _field(name: str) -> pl.Expr:
