@@ -20,8 +20,8 @@ from math import prod
 
 import polars as pl
 
-#: The characters a packed code may hold; anything else hashes.
-CODE = r"^[0-9A-Z]*$"
+#: A character a packed code may not hold (a code with one is hashed instead).
+_MISFIT = r"[^0-9A-Z]"
 _BASE = 36
 _LIMIT = 2**64
 
@@ -55,13 +55,18 @@ class KeyPacking:
             return cls(None, int(seed))
         return None
 
-    def expr(self, key: Sequence[str]) -> pl.Expr:
-        """The packed (or hashed) key of each row, as `UInt64`."""
+    def expr(self, key: Sequence[str], exact: Sequence[bool] | None = None) -> pl.Expr:
+        """The packed (or hashed) key of each row, as `UInt64`.
+
+        `exact[i]` says that column i holds no nulls and only values of its full width,
+        which packs the same number with less work (no padding, no length).
+        """
         if self.widths is None:
             return pl.struct(list(key)).hash(self.seed)
+        exact = exact or [False] * len(key)
         packed: pl.Expr = pl.lit(0, pl.UInt64)
-        for column, width in zip(key, self.widths, strict=True):
-            packed = packed * _range(width) + _pack_column(column, width)
+        for column, width, full in zip(key, self.widths, exact, strict=True):
+            packed = packed * _range(width) + _pack_column(column, width, full)
         return packed
 
     def reseeded(self) -> KeyPacking:
@@ -69,22 +74,58 @@ class KeyPacking:
         return KeyPacking(None, self.seed + 1)
 
 
+@dataclass(frozen=True)
+class PackedKeys:
+    """An edition's keys, packed row for row, and how they were packed."""
+
+    packing: KeyPacking
+    values: pl.Series
+
+
+def pack(frame: pl.DataFrame, key: Sequence[str]) -> PackedKeys:
+    """Pack `frame`'s keys with the packing that fits them."""
+    stats = [_stats(frame, column) for column in key]
+    packing = _packing(key, [[s] for s in stats])
+    exact = [s is not None and s.shortest == s.longest and not s.nulls for s in stats]
+    return PackedKeys(packing, frame.select(packing.expr(key, exact)).to_series())
+
+
 def choose(frames: Sequence[pl.DataFrame], key: Sequence[str]) -> KeyPacking:
     """The packing that fits every frame's key: packed at the widest value if it fits."""
+    return _packing(key, [[_stats(f, column) for f in frames] for column in key])
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """What packing needs to know of one text column."""
+
+    shortest: int
+    longest: int
+    nulls: int
+
+
+def _stats(frame: pl.DataFrame, column: str) -> _Stats | None:
+    """Lengths and nulls of a key column, or None if it cannot pack (not text, or a
+    character outside 0-9 and A-Z)."""
+    if frame.schema[column] != pl.String:
+        return None
+    text = pl.col(column)
+    shortest, longest, misfit = frame.select(
+        text.str.len_bytes().min().alias("shortest"),
+        text.str.len_bytes().max().alias("longest"),
+        text.str.contains(_MISFIT).any().alias("misfit"),
+    ).row(0)
+    if misfit:
+        return None
+    return _Stats(shortest or 0, longest or 0, frame[column].null_count())
+
+
+def _packing(key: Sequence[str], stats: Sequence[Sequence[_Stats | None]]) -> KeyPacking:
     widths = []
-    for column in key:
-        if any(f.schema[column] != pl.String for f in frames):
+    for per_frame in stats:
+        if any(s is None for s in per_frame):
             return KeyPacking(None)
-        width = 1
-        for frame in frames:
-            longest, fits = frame.select(
-                pl.col(column).str.len_bytes().max().alias("longest"),
-                pl.col(column).str.contains(CODE).all().alias("fits"),
-            ).row(0)
-            if fits is False:
-                return KeyPacking(None)
-            width = max(width, longest or 0)
-        widths.append(width)
+        widths.append(max([1, *(s.longest for s in per_frame if s is not None)]))
     if prod(_range(w) for w in widths) >= _LIMIT:
         return KeyPacking(None)
     return KeyPacking(tuple(widths))
@@ -96,8 +137,11 @@ def _range(width: int) -> int:
     return _BASE**width * (width + 1) + 1
 
 
-def _pack_column(column: str, width: int) -> pl.Expr:
+def _pack_column(column: str, width: int, exact: bool) -> pl.Expr:
+    """1 + (padded base-36 value) * (width + 1) + length; 0 for null."""
     text = pl.col(column)
+    if exact:
+        return text.str.to_integer(base=_BASE).cast(pl.UInt64) * (width + 1) + (width + 1)
     value = text.str.pad_end(width, "0").str.to_integer(base=_BASE).cast(pl.UInt64)
     return (value * (width + 1) + text.str.len_bytes().cast(pl.UInt64) + 1).fill_null(0)
 

@@ -10,6 +10,7 @@ interrupted run never leaves half a snapshot.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -26,12 +27,24 @@ from pipeline.errors import StoreError
 if TYPE_CHECKING:
     import polars as pl
 
+    from pipeline.keys import KeyPacking, PackedKeys
+
 MANIFEST = "manifest.json"
 DATA = "data.parquet"
 TMP_PREFIX = ".tmp-"
 SCHEMA_VERSION = 1
+#: The layout whose data.parquet also holds the index columns (see `IndexInfo`).
+INDEXED_SCHEMA_VERSION = 2
+#: The index columns: the packed key (`pipeline.keys`) and a hash of the other columns.
+KEY_COLUMN, HASH_COLUMN = "__key", "__hash"
+INDEX_COLUMNS = (KEY_COLUMN, HASH_COLUMN)
+#: Editions at least this large are stored with an index; a smaller one is diffed in
+#: milliseconds without it, and its snapshot keeps the plain layout.
+INDEX_MIN_ROWS = 200_000
 #: Marks a null in the canonical serialisation; text never contains NUL (readers reject it).
 _NULL = "\x00"
+#: Rows serialised at a time by `content_digest`.
+_SLICE = 200_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,34 @@ class SourceInfo:
     member: str | None = None
     reader: str | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """How a snapshot's index columns were made, so that a diff knows when it may use them.
+
+    The packed key is plain arithmetic; a row hash (and a hashed key) is polars' own and
+    changes between polars versions, so a diff recomputes both sides' hashes unless they
+    were made by the same polars over the columns it compares.
+    """
+
+    key: str
+    row_hash: str
+    hashed: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "row_hash": self.row_hash, "hashed": list(self.hashed)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> IndexInfo:
+        return cls(key=raw["key"], row_hash=raw["row_hash"], hashed=tuple(raw["hashed"]))
+
+
+def row_hash_version() -> str:
+    """What produced a row hash: hashes agree only between the same polars versions."""
+    import polars as pl
+
+    return f"polars {pl.__version__}"
 
 
 @dataclass(frozen=True)
@@ -61,12 +102,24 @@ class Manifest:
     data_sha256: str
     tool_version: str = __version__
     schema_version: int = SCHEMA_VERSION
+    #: Present when data.parquet also holds the index columns, which `columns` then lists.
+    index: IndexInfo | None = None
+
+    @property
+    def data_columns(self) -> tuple[tuple[str, str], ...]:
+        """The edition's own columns: `columns` less the index."""
+        if self.index is None:
+            return self.columns
+        return tuple((n, t) for n, t in self.columns if n not in INDEX_COLUMNS)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["effective_date"] = self.effective_date.isoformat()
         out["key"] = list(self.key)
         out["columns"] = [{"name": n, "dtype": t} for n, t in self.columns]
+        del out["index"]
+        if self.index is not None:
+            out["index"] = self.index.to_dict()
         return {"schema_version": out.pop("schema_version"), **out}
 
     @classmethod
@@ -83,6 +136,7 @@ class Manifest:
             data_sha256=raw["data_sha256"],
             tool_version=raw["tool_version"],
             schema_version=raw["schema_version"],
+            index=IndexInfo.from_dict(raw["index"]) if raw.get("index") else None,
         )
 
 
@@ -98,12 +152,34 @@ class Snapshot:
         return self.path / DATA
 
     def frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The edition's data (all its columns, or those named), never the index."""
         import polars as pl
 
         scan = pl.scan_parquet(self.data_path)
+        if columns is None and self.manifest.index is not None:
+            columns = [n for n, _ in self.manifest.data_columns]
         if columns is not None:
             scan = scan.select(columns)
         return scan.collect()
+
+    def packed_keys(self, packing: KeyPacking) -> pl.Series | None:
+        """The stored packed keys, sorted, if this snapshot has them packed as `packing`."""
+        import polars as pl
+
+        index = self.manifest.index
+        if index is None or not packing.ordered or index.key != packing.describe():
+            return None
+        keys = pl.read_parquet(self.data_path, columns=[KEY_COLUMN])[KEY_COLUMN]
+        return keys.set_sorted() if keys.is_sorted() else keys.sort()
+
+    def read(self) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """The data and, if the snapshot has one, its index: one read of the file."""
+        import polars as pl
+
+        whole = pl.read_parquet(self.data_path)
+        if self.manifest.index is None:
+            return whole, None
+        return whole.drop(INDEX_COLUMNS), whole.select(INDEX_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -114,14 +190,34 @@ class PutResult:
 
 
 def content_digest(frame: pl.DataFrame) -> str:
-    """sha256 of a canonical text serialisation: same data, same digest, across file formats."""
+    """sha256 of a canonical text serialisation: same data, same digest, across file formats.
+
+    The index columns, derived from the data, are not part of it. Polars writes each
+    slice's text into a buffer that is hashed as it is: no text object, no re-encoding.
+    """
+    frame = frame.drop([c for c in INDEX_COLUMNS if c in frame.columns])
     digest = hashlib.sha256()
     header = "\t".join(f"{name}:{dtype}" for name, dtype in frame.schema.items())
     digest.update(header.encode() + b"\n")
-    for chunk in frame.iter_slices(200_000):
-        text = chunk.write_csv(include_header=False, null_value=_NULL, separator="\t")
-        digest.update(text.encode())
+    for chunk in frame.iter_slices(_SLICE):
+        text = io.BytesIO()
+        chunk.write_csv(text, include_header=False, null_value=_NULL, separator="\t")
+        digest.update(text.getbuffer())
     return digest.hexdigest()
+
+
+def build_index(
+    frame: pl.DataFrame, key: Sequence[str], keys: PackedKeys | None = None
+) -> tuple[pl.DataFrame, IndexInfo]:
+    """The index columns of an edition: its packed key (`keys`, if the caller packed them
+    already) and a hash of its other columns."""
+    from pipeline.keys import pack, row_hash
+
+    keys = keys or pack(frame, key)
+    hashed = tuple(c for c in frame.columns if c not in key)
+    index = frame.select(keys.values.alias(KEY_COLUMN), row_hash(list(hashed)).alias(HASH_COLUMN))
+    info = IndexInfo(key=keys.packing.describe(), row_hash=row_hash_version(), hashed=hashed)
+    return index, info
 
 
 def file_digest(path: Path) -> str:
@@ -185,11 +281,23 @@ class Store:
         frame: pl.DataFrame,
         key: Sequence[str],
         source: SourceInfo,
+        *,
+        keys: PackedKeys | None = None,
     ) -> PutResult:
-        """Store `frame` as `codeset/version`, unless that exact content is already there."""
+        """Store `frame` as `codeset/version`, unless that exact content is already there.
+
+        An edition of at least `INDEX_MIN_ROWS` rows is stored with its index columns
+        beside the data, so that diffing it later reads two integers per row.
+        """
         final = self._dir(codeset, version)
-        digest = content_digest(frame)
+        reserved = [c for c in INDEX_COLUMNS if c in frame.columns]
+        if reserved:
+            raise StoreError(
+                f"{codeset} {version}: column name(s) {', '.join(reserved)} are reserved "
+                "for the snapshot index; rename them in the reader's `columns`"
+            )
         if (final / MANIFEST).is_file():
+            digest = content_digest(frame)
             existing = self.get(codeset, version)
             if existing.manifest.content_sha256 == digest:
                 return PutResult("unchanged", existing)
@@ -209,17 +317,25 @@ class Store:
             shutil.rmtree(tmp)
         tmp.mkdir()
         try:
-            frame.write_parquet(tmp / DATA, compression="zstd", statistics=True)
+            digest = content_digest(frame)
+            index_info = None
+            stored = frame
+            if frame.height >= INDEX_MIN_ROWS:
+                index, index_info = build_index(frame, key, keys)
+                stored = frame.hstack(index)
+            stored.write_parquet(tmp / DATA, compression="zstd", statistics=True)
             manifest = Manifest(
                 codeset=codeset,
                 version=version,
                 effective_date=effective,
                 source=source,
                 key=tuple(key),
-                columns=tuple((n, str(t)) for n, t in frame.schema.items()),
+                columns=tuple((n, str(t)) for n, t in stored.schema.items()),
                 rows=frame.height,
                 content_sha256=digest,
                 data_sha256=file_digest(tmp / DATA),
+                schema_version=SCHEMA_VERSION if index_info is None else INDEXED_SCHEMA_VERSION,
+                index=index_info,
             )
             write_text_durably(tmp / MANIFEST, manifest_json(manifest))
             _fsync_file(tmp / DATA)

@@ -8,6 +8,7 @@ snapshots are in a canonical order.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from pipeline.config import ReaderSpec
+    from pipeline.keys import PackedKeys
 
 Reader = Callable[[RawSource, "ReaderSpec"], "pl.DataFrame"]
 
@@ -31,8 +33,11 @@ class SourceData:
     """A release file read into a canonical frame, with where it came from."""
 
     frame: pl.DataFrame
+    #: Where the data came from (its bytes are released once parsed: `raw.data` is empty).
     raw: RawSource
     reader: str
+    #: The frame's keys, packed row for row (see `pipeline.keys`), for the store's index.
+    keys: PackedKeys | None = None
 
 
 def reader_function(fmt: str) -> Reader:
@@ -63,6 +68,9 @@ def read_source(
     else:
         raw = open_source(path, reader.member)
     frame = reader_function(fmt)(raw, reader)
+    # Parsed: let the file's bytes go now rather than once the snapshot is written (a PTP
+    # table is 170 MB of text, and what follows allocates as much again).
+    raw = dataclasses.replace(raw, data=b"")
     options: dict[str, Any] = dict(reader.options)
     columns = options.get("columns")
     if columns:
@@ -78,10 +86,44 @@ def read_source(
             frame, types, raw.name, date_format=options.get("date_format", "%Y-%m-%d")
         )
     _check_keys_present(frame, key, raw.name)
-    coerce.check_unique(frame, key, raw.name)
+    frame, keys = _unique_and_sorted(frame, key, raw.name)
+    return SourceData(frame=frame, raw=raw, reader=fmt, keys=keys)
+
+
+def _unique_and_sorted(
+    frame: pl.DataFrame, key: Sequence[str], file: str
+) -> tuple[pl.DataFrame, PackedKeys]:
+    """Refuse duplicate keys, drop the line numbers and sort by key, all on the packed key.
+
+    A packed key sorts in key order, so both checks are one pass over integers, and a file
+    that comes sorted (CMS's do) is not moved at all. Duplicates found this way (or hash
+    collisions, when the key does not pack) go to `check_unique`, which names them.
+    """
+    import polars as pl
+
+    from pipeline.keys import PackedKeys, pack
+    from pipeline.sources import coerce
+
+    packed = pack(frame, key)
+    values = packed.values
+    if packed.packing.ordered:
+        ordered = values if values.is_sorted() else values.sort()
+        if ordered.len() > 1 and (ordered.slice(1) == ordered.slice(0, ordered.len() - 1)).any():
+            coerce.check_unique(frame, key, file)
+    elif values.is_duplicated().any():
+        coerce.check_unique(frame, key, file)  # raises, unless two keys share a hash
     if coerce.LINE in frame.columns:
         frame = frame.drop(coerce.LINE)
-    return SourceData(frame=frame.sort(list(key)), raw=raw, reader=fmt)
+    if packed.packing.ordered and values.is_sorted():
+        return frame, PackedKeys(packed.packing, values.set_sorted())
+    order = (
+        values.arg_sort()
+        if packed.packing.ordered
+        else frame.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).sort_by(list(key), nulls_last=False)
+        ).to_series()
+    )
+    return frame[order], PackedKeys(packed.packing, values[order])
 
 
 def _check_keys_present(frame: pl.DataFrame, key: Sequence[str], file: str) -> None:
@@ -92,6 +134,8 @@ def _check_keys_present(frame: pl.DataFrame, key: Sequence[str], file: str) -> N
     # Only the first key column must be filled: later ones may be blank (a fee-schedule
     # row without a modifier is keyed by its code and a null modifier).
     for column in key[:1]:
+        if not frame[column].null_count():
+            continue
         blank = frame.filter(pl.col(column).is_null())
         if blank.height:
             line = blank[LINE][0] if LINE in blank.columns else None

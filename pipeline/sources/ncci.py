@@ -143,11 +143,18 @@ def _diagnose(body: bytes, first: int, file: str, fallback: str) -> NoReturn:
 
 def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     """Validate every field, then convert: the first bad value is reported."""
-    frame = frame.with_columns(
-        parse_date(pl.col("effective_date"), "%Y%m%d").alias("_effective"),
-        parse_date(
-            pl.when(pl.col("deletion_date") != "*").then(pl.col("deletion_date")), "%Y%m%d"
-        ).alias("_deletion"),
+    deletion = pl.col("deletion_date")
+    frame = _by_distinct(
+        frame,
+        "effective_date",
+        _effective=parse_date(pl.col("effective_date"), "%Y%m%d"),
+        _effective_shape=pl.col("effective_date").str.contains(DATE),
+    )
+    frame = _by_distinct(
+        frame,
+        "deletion_date",
+        _deletion=parse_date(pl.when(deletion != "*").then(deletion), "%Y%m%d"),
+        _deletion_shape=deletion.str.contains(DATE),
     )
     checks: dict[str, tuple[pl.Expr, str]] = {
         "column1": (pl.col("column1").str.contains(CODE), "is not a 5-character code"),
@@ -157,12 +164,12 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
             "is not '*' (in existence prior to 1996) or empty",
         ),
         "effective_date": (
-            pl.col("effective_date").str.contains(DATE) & pl.col("_effective").is_not_null(),
+            pl.col("_effective_shape") & pl.col("_effective").is_not_null(),
             "is not a date (YYYYMMDD)",
         ),
         "deletion_date": (
             (pl.col("deletion_date") == "*")
-            | (pl.col("deletion_date").str.contains(DATE) & pl.col("_deletion").is_not_null()),
+            | (pl.col("_deletion_shape") & pl.col("_deletion").is_not_null()),
             "is not a date (YYYYMMDD) or '*' (no deletion)",
         ),
         "modifier_indicator": (
@@ -174,8 +181,14 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
             "holds a carriage return",
         ),
     }
-    ok = frame.select(check.alias(name) for name, (check, _) in checks.items())
-    bad = ok.select((~pl.all_horizontal(pl.all())).arg_true().first()).item()
+    # One boolean per check over the whole file; only a failing file pays for finding the
+    # first bad row (2.5 million rows per table: the per-row masks cost a third of a read).
+    passed = frame.select(check.all().alias(name) for name, (check, _) in checks.items())
+    if all(passed.row(0)):
+        bad = None
+    else:
+        ok = frame.select(check.alias(name) for name, (check, _) in checks.items())
+        bad = ok.select((~pl.all_horizontal(pl.all())).arg_true().first()).item()
     if bad is not None:
         name, problem = next((n, p) for n, (_, p) in checks.items() if not ok[n][bad])
         count = ok.height - ok[name].sum()
@@ -195,6 +208,19 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
         "modifier_indicator",
         "rationale",
     )
+
+
+def _by_distinct(frame: pl.DataFrame, column: str, **derived: pl.Expr) -> pl.DataFrame:
+    """`frame` with `derived` columns, computed once per distinct value of `column`.
+
+    A table of 2.5 million edits holds a few thousand distinct dates: parsing and checking
+    those and joining the results back costs a third of doing it row by row.
+    """
+    distinct = frame.select(pl.col(column).unique()).with_columns(**derived)
+    values = frame.select(column).join(
+        distinct, on=column, how="left", maintain_order="left", nulls_equal=True
+    )
+    return frame.hstack(values.drop(column))  # joining one column copies only that one
 
 
 def sniff_ptp(raw: RawSource) -> bool:
