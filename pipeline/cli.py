@@ -69,7 +69,7 @@ def watchlist_option(func: F) -> F:
 class Context:
     config_path: Path
     config_given: bool
-    store_dir: Path
+    store_dir: str | None
     out_dir: Path
     #: 0 quiet, 1 normal, 2 verbose.
     verbosity: int = 1
@@ -87,9 +87,12 @@ class Context:
         return load_config(self.config_path)
 
     def store(self) -> Store:
-        from pipeline.store import Store
+        """The store named by --store, else the configuration's `store`, else ./snapshots."""
+        from pipeline.remote import open_store
 
-        return Store(self.store_dir)
+        if self.store_dir is not None:
+            return open_store(self.store_dir)
+        return open_store(self.config().store or "snapshots")
 
     def watchlist(self, path: Path | None) -> Watchlist:
         """The watchlist given on the command line, else the configured one, else none."""
@@ -151,10 +154,9 @@ class CodesetGroup(click.Group):
 @click.option(
     "--store",
     "store_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("snapshots"),
-    show_default=True,
-    help="Snapshot store directory.",
+    default=None,
+    help="Snapshot store: a directory, or an object-storage URL such as s3://bucket/prefix.  "
+    "[default: the configuration's `store`, else ./snapshots]",
 )
 @click.option(
     "--out",
@@ -170,7 +172,7 @@ class CodesetGroup(click.Group):
 def cli(
     ctx: click.Context,
     config_path: Path | None,
-    store_dir: Path,
+    store_dir: str | None,
     out_dir: Path,
     quiet: bool,
     verbose: bool,
@@ -262,7 +264,7 @@ def list_(obj: Context, codeset: str | None, fmt: str) -> None:
         click.echo(json.dumps([m.to_dict() for m in manifests], indent=2, ensure_ascii=False))
         return
     if not manifests:
-        click.echo(f"no snapshots in {obj.store_dir}")
+        click.echo(f"no snapshots in {obj.store()}")
         return
     rows = [
         (m.codeset, m.version, m.effective_date.isoformat(), f"{m.rows:,}", m.source.name)
@@ -323,7 +325,7 @@ def report(
     from pipeline.lock import store_lock
     from pipeline.render import cycle_stem, write_cycle, write_index
 
-    with store_lock(obj.store_dir, lock_timeout):
+    with store_lock(obj.store().root, lock_timeout):
         analysis = _analyse(obj, codeset, old, new, obj.watchlist(watchlist_path))
         cs = analysis.changes
         write_cycle(analysis, obj.out_dir, markdown_limit)

@@ -109,6 +109,8 @@ class Config:
     #: The clinic's watchlist CSV (`[watchlist] path = ...`), if the project has one.
     watchlist: Path | None = None
     severity: SeverityRules = field(default_factory=SeverityRules)
+    #: Where snapshots live: a directory (relative to this file) or an object-storage URL.
+    store: str | None = None
 
     def codeset(self, codeset_id: str) -> CodeSetSpec:
         """The configured code set, else the built-in one of that id."""
@@ -154,7 +156,7 @@ def load_config(path: Path) -> Config:
 
 def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _no_unknown(raw, {"codesets", "watchlist", "severity"}, where)
+    _no_unknown(raw, {"codesets", "watchlist", "severity", "store"}, where)
     tables = raw.get("codesets", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{where}: [codesets] must be a table of code-set tables")
@@ -168,7 +170,15 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         codesets=codesets,
         watchlist=_parse_watchlist(raw.get("watchlist"), base, f"{where}: [watchlist]"),
         severity=_parse_severity(raw.get("severity"), f"{where}: [severity]"),
+        store=_parse_store(raw.get("store"), base, f"{where}: store"),
     )
+
+
+def _parse_store(value: Any, base: Path, where: str) -> str | None:
+    if value is None:
+        return None
+    text = _str(value, where)
+    return text if "://" in text else str(base / text)
 
 
 def _parse_watchlist(body: Any, base: Path, where: str) -> Path | None:

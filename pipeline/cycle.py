@@ -193,7 +193,7 @@ def pick_cycle(
     snapshots = store.snapshots(codeset)
     if new is None:
         if not snapshots:
-            raise ConfigError(f"no stored editions of {codeset!r} in {store.root}")
+            raise ConfigError(f"no stored editions of {codeset!r} in {store}")
         new_snap = snapshots[-1]
     else:
         new_snap = store.get(codeset, new)

@@ -237,6 +237,9 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
 
+    def __str__(self) -> str:
+        return str(self.root)
+
     def _dir(self, codeset: str, version: str) -> Path:
         return self.root / check_name(codeset, "code-set id") / check_name(version, "version")
 
@@ -289,14 +292,13 @@ class Store:
         An edition of at least `INDEX_MIN_ROWS` rows is stored with its index columns
         beside the data, so that diffing it later reads two integers per row.
         """
-        final = self._dir(codeset, version)
         reserved = [c for c in INDEX_COLUMNS if c in frame.columns]
         if reserved:
             raise StoreError(
                 f"{codeset} {version}: column name(s) {', '.join(reserved)} are reserved "
                 "for the snapshot index; rename them in the reader's `columns`"
             )
-        if (final / MANIFEST).is_file():
+        if self.has(codeset, version):
             digest = content_digest(frame)
             existing = self.get(codeset, version)
             if existing.manifest.content_sha256 == digest:
@@ -307,46 +309,48 @@ class Store:
                 f"(stored {existing.manifest.content_sha256[:12]}, new {digest[:12]}"
                 + ("; same source file, so the reader has changed" if same_file else "")
                 + "): ingest it under a new version label, or delete "
-                f"{final} to replace it"
+                f"{self.location(codeset, version)} to replace it"
             )
+        self._check_free(codeset, version)
+        staging = self._staging(codeset, version)
+        try:
+            manifest = _write_snapshot(
+                staging, codeset, version, effective, frame, key, source, keys
+            )
+            path = self._publish(staging, codeset, version)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return PutResult("stored", Snapshot(manifest=manifest, path=path))
+
+    def location(self, codeset: str, version: str) -> str:
+        """Where a snapshot lives, for messages."""
+        return str(self._dir(codeset, version))
+
+    def _check_free(self, codeset: str, version: str) -> None:
+        final = self._dir(codeset, version)
         if final.exists():
             raise StoreError(f"{final} exists but holds no {MANIFEST}: remove it and re-run")
+
+    def _staging(self, codeset: str, version: str) -> Path:
+        """A fresh temporary directory beside the snapshot's final place."""
+        final = self._dir(codeset, version)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f"{TMP_PREFIX}{version}-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        try:
-            digest = content_digest(frame)
-            index_info = None
-            stored = frame
-            if frame.height >= INDEX_MIN_ROWS:
-                index, index_info = build_index(frame, key, keys)
-                stored = frame.hstack(index)
-            stored.write_parquet(tmp / DATA, compression="zstd", statistics=True)
-            manifest = Manifest(
-                codeset=codeset,
-                version=version,
-                effective_date=effective,
-                source=source,
-                key=tuple(key),
-                columns=tuple((n, str(t)) for n, t in stored.schema.items()),
-                rows=frame.height,
-                content_sha256=digest,
-                data_sha256=file_digest(tmp / DATA),
-                schema_version=SCHEMA_VERSION if index_info is None else INDEXED_SCHEMA_VERSION,
-                index=index_info,
-            )
-            write_text_durably(tmp / MANIFEST, manifest_json(manifest))
-            _fsync_file(tmp / DATA)
-            for child in tmp.iterdir():
-                child.chmod(0o444)
-            os.rename(tmp, final)
-            _fsync_dir(final.parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return PutResult("stored", Snapshot(manifest=manifest, path=final))
+        return tmp
+
+    def _publish(self, staging: Path, codeset: str, version: str) -> Path:
+        """Make a complete staged snapshot visible, in one rename."""
+        final = self._dir(codeset, version)
+        _fsync_file(staging / DATA)
+        for child in staging.iterdir():
+            child.chmod(0o444)
+        os.rename(staging, final)
+        _fsync_dir(final.parent)
+        return final
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete temporary directories left by an interrupted run; return what was removed."""
@@ -362,6 +366,42 @@ class Store:
                 child.unlink(missing_ok=True)
             removed.append(child)
         return sorted(removed)
+
+
+def _write_snapshot(
+    folder: Path,
+    codeset: str,
+    version: str,
+    effective: date,
+    frame: pl.DataFrame,
+    key: Sequence[str],
+    source: SourceInfo,
+    keys: PackedKeys | None,
+) -> Manifest:
+    """Write data.parquet (with its index, for a large edition) and manifest.json into
+    `folder`; the manifest goes last and names the data file's sha256."""
+    digest = content_digest(frame)
+    index_info = None
+    stored = frame
+    if frame.height >= INDEX_MIN_ROWS:
+        index, index_info = build_index(frame, key, keys)
+        stored = frame.hstack(index)
+    stored.write_parquet(folder / DATA, compression="zstd", statistics=True)
+    manifest = Manifest(
+        codeset=codeset,
+        version=version,
+        effective_date=effective,
+        source=source,
+        key=tuple(key),
+        columns=tuple((n, str(t)) for n, t in stored.schema.items()),
+        rows=frame.height,
+        content_sha256=digest,
+        data_sha256=file_digest(folder / DATA),
+        schema_version=SCHEMA_VERSION if index_info is None else INDEXED_SCHEMA_VERSION,
+        index=index_info,
+    )
+    write_text_durably(folder / MANIFEST, manifest_json(manifest))
+    return manifest
 
 
 def _owner_alive(name: str) -> bool:

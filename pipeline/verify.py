@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import StoreError
+from pipeline.remote import RemoteStore
 from pipeline.store import DATA, MANIFEST, TMP_PREFIX, Manifest, Store, content_digest, file_digest
 
 
@@ -40,7 +41,9 @@ class _Findings:
 def verify(store: Store, out_dir: Path | None = None) -> VerifyResult:
     """Check every snapshot in `store`, and the reports under `out_dir` if given."""
     found = _Findings()
-    if store.root.is_dir():
+    if isinstance(store, RemoteStore):
+        _check_remote(store, found)
+    elif store.root.is_dir():
         for set_dir in sorted(p for p in store.root.iterdir() if p.is_dir()):
             if set_dir.name.startswith("."):
                 continue
@@ -55,6 +58,23 @@ def verify(store: Store, out_dir: Path | None = None) -> VerifyResult:
         snapshots=len(found.manifests),
         reports=reports,
     )
+
+
+def _check_remote(store: RemoteStore, found: _Findings) -> None:
+    """The same checks on an object store: every manifest's data re-hashed (fetched into
+    the local cache), half-published versions found, temporaries mentioned."""
+    for key in store.temporaries():
+        found.notices.append(f"{key}: left by an interrupted run; the next run removes it")
+    for folder in store.incomplete():
+        found.problems.append(f"{folder}: data without a {MANIFEST}: not a complete snapshot")
+    for manifest in store.manifests():
+        try:
+            snapshot = store.get(manifest.codeset, manifest.version)
+        except StoreError as exc:
+            found.problems.append(str(exc))
+            continue
+        found.manifests[(manifest.codeset, manifest.version)] = manifest
+        _check_data(snapshot.data_path, manifest, found)
 
 
 def _check_entry(path: Path, found: _Findings) -> None:
