@@ -227,8 +227,15 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
-    message = load_error(tmp_path, "store = 'snapshots'\n" + MINIMAL)
-    assert "unknown key(s) 'store'" in message
+    message = load_error(tmp_path, "stores = 'snapshots'\n" + MINIMAL)
+    assert "unknown key(s) 'stores'" in message
+
+
+def test_store_is_a_path_relative_to_the_file_or_a_url(tmp_path: Path) -> None:
+    local = load_config(write(tmp_path, "store = 'data/snapshots'\n" + MINIMAL))
+    assert local.store == str(tmp_path / "data" / "snapshots")
+    remote = load_config(write(tmp_path, "store = 's3://bucket/codesets'\n" + MINIMAL))
+    assert remote.store == "s3://bucket/codesets"
 
 
 def test_unknown_top_level_table(tmp_path: Path) -> None:
