@@ -144,3 +144,26 @@ def check_unique(frame: pl.DataFrame, key: Sequence[str], file: str) -> None:
 def check_not_empty(frame: pl.DataFrame, file: str) -> None:
     if frame.height == 0:
         raise InputError(file, "no data records found (empty or truncated file?)")
+
+
+Checks = dict[str, tuple[pl.Expr, str]]
+
+
+def check_values(frame: pl.DataFrame, checks: Checks, file: str) -> None:
+    """Every check (column -> (expression true for a good value, what a bad one is not))
+    over the whole frame; the first bad value is reported with its line and column.
+
+    One boolean per check first: only a failing file pays for the per-row masks."""
+    passed = frame.select(check.all().alias(name) for name, (check, _) in checks.items())
+    if all(passed.row(0)):
+        return
+    ok = frame.select(check.alias(name) for name, (check, _) in checks.items())
+    bad = ok.select((~pl.all_horizontal(pl.all())).arg_true().first()).item()
+    name, problem = next((n, p) for n, (_, p) in checks.items() if not ok[n][bad])
+    count = ok.height - ok[name].sum()
+    raise InputError(
+        file,
+        f"{frame[name][bad]!r} {problem} ({count} bad value(s) in this column)",
+        line=frame[LINE][bad],
+        column=name,
+    )

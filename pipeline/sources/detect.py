@@ -62,7 +62,12 @@ def _sniff(fmt: str, raw: RawSource) -> bool:
 
 
 def _is_zip(path: Path) -> bool:
+    """A zip archive to look into (a spreadsheet is a zip too, but a document)."""
     try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+        if magic != b"PK\x03\x04" and path.suffix.lower() != ".zip":
+            return False  # a large text file is not read twice just to say so
         return is_archive(path, path.read_bytes())
     except OSError:
         return False

@@ -26,7 +26,7 @@ import polars as pl
 
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, Checks, check_values
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -168,7 +168,7 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
         parts.struct.field("1").alias("_indicator"), parts.struct.field("2").alias("_meaning")
     )
     known = ", ".join(ADJUDICATION_INDICATORS)
-    checks: dict[str, tuple[pl.Expr, str]] = {
+    checks: Checks = {
         "code": (pl.col("code").str.contains(CODE), "is not a 5-character code"),
         "mue_value": (pl.col("mue_value").str.contains(r"^[0-9]{1,9}$"), "is not a whole number"),
         "adjudication_indicator": (
@@ -176,17 +176,7 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
             f"is not an adjudication indicator ({known}, then its meaning)",
         ),
     }
-    ok = frame.select(check.alias(name) for name, (check, _) in checks.items())
-    bad = ok.select((~pl.all_horizontal(pl.all())).arg_true().first()).item()
-    if bad is not None:
-        name, problem = next((n, p) for n, (_, p) in checks.items() if not ok[n][bad])
-        count = ok.height - ok[name].sum()
-        raise InputError(
-            file,
-            f"{frame[name][bad]!r} {problem} ({count} bad value(s) in this column)",
-            line=frame[LINE][bad],
-            column=name,
-        )
+    check_values(frame, checks, file)
     return frame.select(
         LINE,
         "code",

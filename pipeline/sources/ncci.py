@@ -22,7 +22,7 @@ import polars as pl
 
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE, parse_date
+from pipeline.sources.coerce import LINE, Checks, check_values, parse_date
 
 if TYPE_CHECKING:
     from pipeline.config import ReaderSpec
@@ -156,7 +156,7 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
         _deletion=parse_date(pl.when(deletion != "*").then(deletion), "%Y%m%d"),
         _deletion_shape=deletion.str.contains(DATE),
     )
-    checks: dict[str, tuple[pl.Expr, str]] = {
+    checks: Checks = {
         "column1": (pl.col("column1").str.contains(CODE), "is not a 5-character code"),
         "column2": (pl.col("column2").str.contains(CODE), "is not a 5-character code"),
         "prior_1996": (
@@ -181,23 +181,7 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
             "holds a carriage return",
         ),
     }
-    # One boolean per check over the whole file; only a failing file pays for finding the
-    # first bad row (2.5 million rows per table: the per-row masks cost a third of a read).
-    passed = frame.select(check.all().alias(name) for name, (check, _) in checks.items())
-    if all(passed.row(0)):
-        bad = None
-    else:
-        ok = frame.select(check.alias(name) for name, (check, _) in checks.items())
-        bad = ok.select((~pl.all_horizontal(pl.all())).arg_true().first()).item()
-    if bad is not None:
-        name, problem = next((n, p) for n, (_, p) in checks.items() if not ok[n][bad])
-        count = ok.height - ok[name].sum()
-        raise InputError(
-            file,
-            f"{frame[name][bad]!r} {problem} ({count} bad value(s) in this column)",
-            line=frame[LINE][bad],
-            column=name,
-        )
+    check_values(frame, checks, file)
     return frame.select(
         LINE,
         "column1",
