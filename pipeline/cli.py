@@ -322,13 +322,17 @@ def report(
     lock_timeout: float,
 ) -> None:
     """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
+    from pipeline.audit import audit as do_audit
     from pipeline.lock import store_lock
     from pipeline.render import cycle_stem, write_cycle, write_index
 
-    with store_lock(obj.store().root, lock_timeout):
-        analysis = _analyse(obj, codeset, old, new, obj.watchlist(watchlist_path))
+    store = obj.store()
+    watchlist = obj.watchlist(watchlist_path)
+    with store_lock(store.root, lock_timeout):
+        analysis = _analyse(obj, codeset, old, new, watchlist)
         cs = analysis.changes
-        write_cycle(analysis, obj.out_dir, markdown_limit)
+        checked = do_audit(watchlist, store, obj.config()) if watchlist else None
+        write_cycle(analysis, obj.out_dir, markdown_limit, checked)
         write_index(obj.out_dir)
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
     click.echo(f"{counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")

@@ -132,14 +132,15 @@ def _run(
             status(f"{spec.id}: comparing {old.manifest.version} and {new.manifest.version} …")
             analyses.append(analyse(spec, old, new, watchlist, config.severity, reference.advice))
             fresh.append(bool({old.manifest.version, new.manifest.version} & new_versions))
-    for analysis, is_new in zip(with_companions(analyses), fresh, strict=True):
-        result.analyses.append(analysis)
-        result.written.extend(write_cycle(analysis, out_dir, markdown_limit))
-        if is_new:
-            result.new_analyses.append(analysis)
     if watchlist:
         result.audit = audit(watchlist, store, config, reference)
         result.written.extend(write_audit(result.audit, out_dir))
+    for analysis, is_new in zip(with_companions(analyses), fresh, strict=True):
+        result.analyses.append(analysis)
+        result.written.extend(write_cycle(analysis, out_dir, markdown_limit, result.audit))
+        if is_new:
+            result.new_analyses.append(analysis)
+    if watchlist:
         codes = {code: watchlist.label(code) or "" for code in watchlist.watched_codes()}
         found = histories(store, config, codes)
         result.written.extend(write_histories(found, codes, out_dir))

@@ -176,7 +176,10 @@ def _view(cs: ChangeSet, sections: Mapping[str, Section]) -> dict[str, Any]:
 
 
 def render_cycle(
-    analysis: Analysis, markdown_limit: int = MARKDOWN_LIMIT, html_rows: int = HTML_ROWS
+    analysis: Analysis,
+    markdown_limit: int = MARKDOWN_LIMIT,
+    html_rows: int = HTML_ROWS,
+    audit: Audit | None = None,
 ) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension.
 
@@ -187,6 +190,7 @@ def render_cycle(
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     common: dict[str, Any] = {"a": analysis, "verification": analysis.verification}
+    common |= {"audit": audit, "audit_titles": AUDIT_PHRASES}
     common |= {"reasons": REASONS, "agreeing": AGREEING}
     html_view = {**_view(cs, build_sections(cs, analysis.watched, html_rows, stem)), **common}
     return {
@@ -219,7 +223,10 @@ def cycle_json(analysis: Analysis) -> str:
 
 
 def write_cycle(
-    analysis: Analysis, out_dir: Path, markdown_limit: int = MARKDOWN_LIMIT
+    analysis: Analysis,
+    out_dir: Path,
+    markdown_limit: int = MARKDOWN_LIMIT,
+    audit: Audit | None = None,
 ) -> list[Path]:
     """Write a cycle's reports under `out_dir/<codeset>/`, with the full lists of capped
     sections beside them; return the files that changed."""
@@ -228,7 +235,7 @@ def write_cycle(
     folder = out_dir / cs.codeset
     files = {
         f"{stem}.{ext}": text.encode("utf-8")
-        for ext, text in render_cycle(analysis, markdown_limit).items()
+        for ext, text in render_cycle(analysis, markdown_limit, audit=audit).items()
     }
     files |= full_lists(cs, build_sections(cs, analysis.watched, HTML_ROWS, stem))
     written = []
@@ -287,7 +294,7 @@ def render_index(
             charts=charts,
             histories=histories,
             audit=audit,
-            audit_titles=AUDIT_TITLES,
+            audit_titles=AUDIT_PHRASES,
         ),
         "md": env.get_template("index.md").render(entries=entries, groups=groups),
         "xml": env.get_template("feed.xml").render(
@@ -426,6 +433,17 @@ AUDIT_TITLES = {
         "The clinic's words and the code's descriptor share no distinctive word.",
     ),
     "note": ("Notes", "Information, nothing to correct."),
+}
+
+
+#: The kinds as they read inside a sentence ("1 not a code · 2 not paid by Medicare").
+AUDIT_PHRASES = {
+    "not-a-code": "not a code",
+    "not-payable": "not paid by Medicare",
+    "discontinued": "discontinued",
+    "duplicate": "listed more than once",
+    "label-mismatch": "label not matching the code",
+    "note": "note",
 }
 
 

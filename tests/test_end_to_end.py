@@ -276,3 +276,11 @@ def test_audit_of_the_shipped_watchlist(bundled: Bundled) -> None:
     index = (bundled.out / "index.html").read_text()
     assert '<a href="audit.html">Read the audit</a>' in index
     assert "1 not a code" in index
+
+
+def test_every_cycle_report_carries_the_watchlist_audit(bundled: Bundled) -> None:
+    md = (bundled.out / "hcpcs" / "2018_to_2019.md").read_text()
+    assert "## Watchlist audit" in md
+    assert "1 not a code · 2 not paid by Medicare · 18 discontinued" in md
+    html = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.html").read_text()
+    assert '<a href="../audit.html">The full audit</a>' in html
