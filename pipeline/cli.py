@@ -21,7 +21,15 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
-from pipeline.terminal import Progress, change_summary, counts_line, is_terminal, table
+from pipeline.terminal import (
+    Progress,
+    audit_text,
+    change_summary,
+    counts_line,
+    is_terminal,
+    table,
+    timeline_text,
+)
 
 if TYPE_CHECKING:
     from pipeline.analysis import Analysis
@@ -452,14 +460,7 @@ def history(obj: Context, code: str, codeset: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([t.to_dict() for t in timelines], indent=2, ensure_ascii=False))
         return
-    if not timelines:
-        click.echo(f"{code}: not in any stored edition")
-        return
-    for t in timelines:
-        click.echo(f"{t.key} in {t.title} ({t.codeset})")
-        for e in t.events:
-            when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
-            click.echo(f"  {when:<10} {e.text}")
+    click.echo(timeline_text(code, timelines))
 
 
 @cli.command()
@@ -488,15 +489,7 @@ def audit(obj: Context, watchlist_path: Path | None, fmt: str) -> None:
     if fmt in ("json", "md"):
         click.echo(render_audit(result)[fmt], nl=False)
         return
-    editions = ", ".join(f"{cs} {v}" for cs, v in result.editions.items())
-    click.echo(f"{watchlist.source}: {len(result.findings)} finding(s) against {editions}")
-    for f in result.findings:
-        code = f"{f.code} {f.modifier}" if f.modifier else f.code
-        lines = ", ".join(map(str, f.lines))
-        click.echo(f"\n{f.kind:<15} {code} (line {lines}): {f.message}")
-        for s in f.suggestions:
-            source = "a guess" if s.source == "guess" else s.source
-            click.echo(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
+    click.echo(audit_text(result))
 
 
 def _analyse(

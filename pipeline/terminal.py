@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pipeline.audit import Audit
     from pipeline.changeset import ChangeSet
+    from pipeline.history import Timeline
 
 
 def is_terminal(stream: IO[str]) -> bool:
@@ -64,6 +66,33 @@ def change_summary(cs: ChangeSet, tty: bool) -> str:
         heading = f"{kind} ({len(records):,})"
         parts.append(f"\n{heading}\n" + table(("key", "description", "detail"), rows, tty))
     return "\n".join(parts)
+
+
+def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
+    """`codeset history`: each timeline, edition by edition."""
+    if not timelines:
+        return f"{code}: not in any stored edition"
+    lines = []
+    for t in timelines:
+        lines.append(f"{t.key} in {t.title} ({t.codeset})")
+        for e in t.events:
+            when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
+            lines.append(f"  {when:<10} {e.text}")
+    return "\n".join(lines)
+
+
+def audit_text(audit: Audit) -> str:
+    """`codeset audit`: each finding, and what to bill instead."""
+    editions = ", ".join(f"{cs} {v}" for cs, v in audit.editions.items())
+    lines = [f"{audit.watchlist}: {len(audit.findings)} finding(s) against {editions}"]
+    for f in audit.findings:
+        code = f"{f.code} {f.modifier}" if f.modifier else f.code
+        where = ", ".join(map(str, f.lines))
+        lines.append(f"\n{f.kind:<15} {code} (line {where}): {f.message}")
+        for s in f.suggestions:
+            source = "a guess" if s.source == "guess" else s.source
+            lines.append(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
+    return "\n".join(lines)
 
 
 def _cut(text: str, width: int) -> str:
