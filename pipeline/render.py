@@ -23,6 +23,7 @@ from pipeline.audit import KINDS, Audit
 from pipeline.changeset import ChangeSet, jsonable
 from pipeline.reconcile import AGREEING, REASONS
 from pipeline.sections import Section, build_sections, full_lists
+from pipeline.sources.pprrvu import STATUS_CODES
 from pipeline.store import TMP_PREFIX, write_atomically
 
 FORMATS = ("html", "md", "json")
@@ -190,7 +191,7 @@ def render_cycle(
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     common: dict[str, Any] = {"a": analysis, "verification": analysis.verification}
-    common |= {"audit": audit, "audit_titles": AUDIT_PHRASES}
+    common |= {"audit": audit, "audit_titles": AUDIT_PHRASES, "statuses": STATUS_CODES}
     common |= {"reasons": REASONS, "agreeing": AGREEING}
     html_view = {**_view(cs, build_sections(cs, analysis.watched, html_rows, stem)), **common}
     return {
