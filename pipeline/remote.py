@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ def open_store(location: str | Path) -> Store:
 def default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "codeset-pipeline"
+
+
+@dataclass(frozen=True)
+class RemoteSnapshot(Snapshot):
+    """A snapshot whose data is fetched into the local cache the first time it is read:
+    listing editions, or finding an edition already stored, downloads no data."""
+
+    store: RemoteStore | None = None
+
+    @property
+    def data_path(self) -> Path:
+        if self.store is not None:
+            self.store._cached(self.manifest)
+        return self.path / DATA
 
 
 class RemoteStore(Store):
@@ -90,7 +105,9 @@ class RemoteStore(Store):
             known = ", ".join(m.version for m in self.manifests(codeset)) or "none"
             raise StoreError(f"no snapshot {codeset}/{version} in {self.url} (stored: {known})")
         manifest = self._manifest(self._key(codeset, version, MANIFEST))
-        return Snapshot(manifest=manifest, path=self._cached(manifest))
+        return RemoteSnapshot(
+            manifest=manifest, path=self.root / codeset / version, store=self
+        )
 
     def manifests(self, codeset: str | None = None) -> list[Manifest]:
         found = [self._manifest(key) for key in self._manifest_keys(codeset)]

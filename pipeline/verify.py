@@ -68,13 +68,13 @@ def _check_remote(store: RemoteStore, found: _Findings) -> None:
     for folder in store.incomplete():
         found.problems.append(f"{folder}: data without a {MANIFEST}: not a complete snapshot")
     for manifest in store.manifests():
+        found.manifests[(manifest.codeset, manifest.version)] = manifest
         try:
-            snapshot = store.get(manifest.codeset, manifest.version)
+            data = store.get(manifest.codeset, manifest.version).data_path  # fetched, re-hashed
         except StoreError as exc:
             found.problems.append(str(exc))
             continue
-        found.manifests[(manifest.codeset, manifest.version)] = manifest
-        _check_data(snapshot.data_path, manifest, found)
+        _check_data(data, manifest, found)
 
 
 def _check_entry(path: Path, found: _Findings) -> None:

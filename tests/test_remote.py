@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.config import load_config
+from pipeline.ingest import ingest
 from pipeline.remote import RemoteStore
 from pipeline.verify import verify
 from tests.conftest import REPO, Bundled
@@ -115,3 +118,18 @@ def test_an_unknown_scheme_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--store", "nosuch://bucket/x", "list"])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: nosuch://bucket/x: cannot open this store")
+
+
+def test_listing_and_an_unchanged_ingest_download_no_data(s3: str, tmp_path: Path) -> None:
+    url = f"{s3}/lazy"
+    source = str(REPO / "sources/hcpcs/2019-Alpha-Numeric-HCPCS-File.zip")
+    args = ["--config", str(REPO / "codesets.toml"), "--store", url]
+    run(*args, "ingest", "hcpcs", source, "--version", "2019")
+    cold = RemoteStore(url, cache=tmp_path / "cold")
+    assert [m.version for m in cold.manifests()] == ["2019"]
+    spec = load_config(REPO / "codesets.toml").codeset("hcpcs")
+    result = ingest(cold, spec, Path(source), "2019", date(2019, 1, 1))
+    assert result.status == "unchanged"
+    assert not list((tmp_path / "cold").rglob("data.parquet"))
+    assert result.snapshot.frame().height == 6800  # reading it fetches it
+    assert list((tmp_path / "cold").rglob("data.parquet"))
