@@ -105,9 +105,7 @@ class RemoteStore(Store):
             known = ", ".join(m.version for m in self.manifests(codeset)) or "none"
             raise StoreError(f"no snapshot {codeset}/{version} in {self.url} (stored: {known})")
         manifest = self._manifest(self._key(codeset, version, MANIFEST))
-        return RemoteSnapshot(
-            manifest=manifest, path=self.root / codeset / version, store=self
-        )
+        return RemoteSnapshot(manifest=manifest, path=self.root / codeset / version, store=self)
 
     def manifests(self, codeset: str | None = None) -> list[Manifest]:
         found = [self._manifest(key) for key in self._manifest_keys(codeset)]
