@@ -212,26 +212,6 @@ class ChangeSet:
             if n >= 2 and n >= min_share * paired
         ]
 
-    def descriptor_changes(self) -> list[tuple[dict[str, Any], FieldChange]]:
-        """Changed records whose descriptor text was revised: (record, change) pairs."""
-        out = []
-        for record in self.records("changed"):
-            for change in record.get("fields", ()):
-                if change.name in self.descriptors:
-                    out.append((record, change))
-        return out
-
-    def other_changes(self) -> list[tuple[dict[str, Any], FieldChange]]:
-        """Changed records' non-descriptor field changes, less the uniform ones."""
-        uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in self.uniform_changes()}
-        out = []
-        for record in self.records("changed"):
-            for change in record.get("fields", ()):
-                triple = (change.name, hashable(change.old), hashable(change.new))
-                if change.name not in self.descriptors and triple not in uniform:
-                    out.append((record, change))
-        return out
-
     def to_dict(self) -> dict[str, Any]:
         """The whole change set as plain JSON-ready data (the JSON report's schema)."""
         return {

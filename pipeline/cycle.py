@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pipeline.analysis import Analysis, analyse, with_companions
 from pipeline.audit import Audit, audit
 from pipeline.changeset import ChangeSet
-from pipeline.config import CodeSetSpec, Config, Edition
+from pipeline.config import Config, Edition
 from pipeline.download import FetchResult, fetch
 from pipeline.errors import ConfigError
 from pipeline.history import histories
@@ -180,11 +180,6 @@ def download(
 def consecutive(snapshots: list[Snapshot]) -> list[tuple[Snapshot, Snapshot]]:
     """Pairs of editions next to each other in effective-date order."""
     return list(itertools.pairwise(snapshots))
-
-
-def report(spec: CodeSetSpec, old: Snapshot, new: Snapshot, out_dir: Path) -> list[Path]:
-    """Analyse one cycle (without a watchlist) and write its three reports."""
-    return write_cycle(analyse(spec, old, new), out_dir)
 
 
 def pick_cycle(

@@ -181,11 +181,13 @@ def render_cycle(
     markdown_limit: int = MARKDOWN_LIMIT,
     html_rows: int = HTML_ROWS,
     audit: Audit | None = None,
+    sections: Mapping[str, Section] | None = None,
 ) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension.
 
     Long sections are capped (the clinic's codes always shown); the Markdown report is
-    made to fit `markdown_limit` bytes by showing fewer rows per section.
+    made to fit `markdown_limit` bytes by showing fewer rows per section. `sections`
+    are the HTML report's, if the caller built them already.
     """
     env = environment()
     cs = analysis.changes
@@ -193,7 +195,9 @@ def render_cycle(
     common: dict[str, Any] = {"a": analysis, "verification": analysis.verification}
     common |= {"audit": audit, "audit_titles": AUDIT_PHRASES, "statuses": STATUS_CODES}
     common |= {"reasons": REASONS, "agreeing": AGREEING}
-    html_view = {**_view(cs, build_sections(cs, analysis.watched, html_rows, stem)), **common}
+    if sections is None:
+        sections = build_sections(cs, analysis.watched, html_rows, stem)
+    html_view = {**_view(cs, sections), **common}
     return {
         "html": env.get_template("cycle.html").render(html_view),
         "md": _fitting_markdown(analysis, markdown_limit, stem, common),
@@ -234,11 +238,10 @@ def write_cycle(
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     folder = out_dir / cs.codeset
-    files = {
-        f"{stem}.{ext}": text.encode("utf-8")
-        for ext, text in render_cycle(analysis, markdown_limit, audit=audit).items()
-    }
-    files |= full_lists(cs, build_sections(cs, analysis.watched, HTML_ROWS, stem))
+    sections = build_sections(cs, analysis.watched, HTML_ROWS, stem)
+    reports = render_cycle(analysis, markdown_limit, audit=audit, sections=sections)
+    files = {f"{stem}.{ext}": text.encode("utf-8") for ext, text in reports.items()}
+    files |= full_lists(cs, sections)
     written = []
     for name, data in files.items():
         if write_atomically(folder / name, data):

@@ -165,9 +165,3 @@ def _check_cycle_sources(report: Path, found: _Findings) -> None:
             found.problems.append(
                 f"{report}: made from other content than the stored {data['codeset']}/{version}"
             )
-
-
-def ensure_ok(result: VerifyResult) -> None:
-    """Raise if `verify` found problems (for callers that want an exception)."""
-    if not result.ok:
-        raise StoreError(f"store damaged: {result.problems[0]} (+{len(result.problems) - 1} more)")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -140,14 +139,10 @@ def parse_watchlist(text: str, name: str = "watchlist") -> Watchlist:
         raise InputError(name, f"missing column(s) {', '.join(map(repr, missing))}", line=1)
     entries = [
         _entry(dict(zip(header, row, strict=False)), name, number)
-        for number, row in _numbered(rows[1:], start=2)
+        for number, row in enumerate(rows[1:], start=2)
         if any(cell.strip() for cell in row)
     ]
     return Watchlist(entries=tuple(entries), source=name)
-
-
-def _numbered(rows: list[list[str]], start: int) -> Iterable[tuple[int, list[str]]]:
-    return enumerate(rows, start=start)
 
 
 def _entry(row: dict[str, str], name: str, line: int) -> Entry:

@@ -173,8 +173,3 @@ def _decode(raw: RawSource, data: bytes, encoding: str, base: int) -> str:
             + (" (expected UTF-8 or Windows-1252)" if encoding == "cp1252" else ""),
             offset=base + exc.start,
         ) from None
-
-
-def line_of_offset(text: str, offset: int) -> int:
-    """1-based line number of a character offset: for messages only."""
-    return text.count("\n", 0, offset) + 1

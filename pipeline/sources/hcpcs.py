@@ -172,6 +172,11 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
             line=row[LINE],
             column=293,
         )
+    check_code_shapes(records, file, column=1)
+
+
+def check_code_shapes(records: pl.DataFrame, file: str, column: str | int) -> None:
+    """Modifier records (ids 7, 8) carry a 2-character code, the others a 5-character one."""
     modifier = pl.col("rid").is_in(["7", "8"])
     shape_ok = (
         pl.when(modifier)
@@ -182,7 +187,7 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
     if bad.height:
         row = bad.row(0, named=True)
         kind = "a 2-character modifier" if row["rid"] in "78" else "a 5-character code"
-        raise InputError(file, f"{row['code']!r} is not {kind}", line=row[LINE], column=1)
+        raise InputError(file, f"{row['code']!r} is not {kind}", line=row[LINE], column=column)
 
 
 def check_continuations(records: pl.DataFrame, file: str) -> None:

@@ -21,6 +21,7 @@ from pipeline.sources.hcpcs import (
     ACTION_CODES,
     DETAIL,
     assemble,
+    check_code_shapes,
     check_continuations,
 )
 
@@ -145,17 +146,7 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
             line=row[LINE],
             column="ACTION CD",
         )
-    modifier = pl.col("rid").is_in(["7", "8"])
-    shape_ok = (
-        pl.when(modifier)
-        .then(pl.col("code").str.contains(r"^[A-Z0-9]{2}$"))
-        .otherwise(pl.col("code").str.contains(r"^[A-Z0-9]{5}$"))
-    )
-    bad = records.filter(~shape_ok)
-    if bad.height:
-        row = bad.row(0, named=True)
-        kind = "a 2-character modifier" if row["rid"] in "78" else "a 5-character code"
-        raise InputError(file, f"{row['code']!r} is not {kind}", line=row[LINE], column="HCPC")
+    check_code_shapes(records, file, column="HCPC")
 
 
 def sniff(raw: RawSource) -> bool:
