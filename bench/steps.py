@@ -21,14 +21,14 @@ import polars as pl
 from bench import icd_data, ncci_data
 from bench.baselines import BASELINES, Found
 from bench.workdir import Workdir
-from pipeline.analysis import Analysis
-from pipeline.builtin import BUILTIN
-from pipeline.changeset import ChangeSet
-from pipeline.config import CodeSetSpec
-from pipeline.diff import diff_snapshots
-from pipeline.ingest import ingest
-from pipeline.render import render_cycle
-from pipeline.store import Snapshot, Store
+from pipeline.analysis.cycle import Analysis
+from pipeline.codesets.builtin import BUILTIN
+from pipeline.diff.changeset import ChangeSet
+from pipeline.diff.engine import diff_snapshots
+from pipeline.project.ingest import ingest
+from pipeline.report.render import render_cycle
+from pipeline.spec import CodeSetSpec
+from pipeline.store.snapshots import Snapshot, Store
 
 #: A step's setup returns the work to time and, optionally, what to do after it.
 Timed = tuple[Callable[[], Any], Callable[[Any], None] | None]

@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.changeset import EditionInfo
-from pipeline.config import CodeSetSpec, Config, ReaderSpec, load_config
-from pipeline.cycle import RunResult, run
-from pipeline.store import Store
+from pipeline.config.load import CodeSetSpec, Config, ReaderSpec, load_config
+from pipeline.diff.changeset import EditionInfo
+from pipeline.project.run import RunResult, run
+from pipeline.store.snapshots import Store
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -415,10 +415,10 @@ def _signature(exc: BaseException) -> str:
 def run_one(seed: int, workdir: Path) -> tuple[str, Mutant, Finding | None, str | None]:
     """Ingest one seed's mutant into a fresh store under `workdir`: (outcome, mutant, finding,
     error message)."""
-    from pipeline.builtin import BUILTIN
+    from pipeline.codesets.builtin import BUILTIN
     from pipeline.errors import PipelineError
-    from pipeline.ingest import ingest
-    from pipeline.store import TMP_PREFIX, Store
+    from pipeline.project.ingest import ingest
+    from pipeline.store.snapshots import TMP_PREFIX, Store
 
     m = mutant(seed)
     case = Path(tempfile.mkdtemp(prefix=f"seed{seed}-", dir=workdir))

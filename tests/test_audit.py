@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.audit import KINDS, Audit, Finding, audit
-from pipeline.config import Config, load_config
+from pipeline.analysis.audit import KINDS, Audit, Finding, audit
+from pipeline.analysis.reference import CrosswalkRow, Reference, load_reference, stem
+from pipeline.codesets.pfs.pprrvu import STATUS_CODES
+from pipeline.config.load import Config, load_config
 from pipeline.errors import InputError
-from pipeline.reference import CrosswalkRow, Reference, load_reference, stem
-from pipeline.sources.pprrvu import STATUS_CODES
-from pipeline.store import Store
-from pipeline.watchlist import load_watchlist, parse_watchlist
+from pipeline.impact.watchlist import load_watchlist, parse_watchlist
+from pipeline.store.snapshots import Store
 
 REPO = Path(__file__).resolve().parent.parent
 FUNCTIONAL_LIMITATION = [f"G{n}" for n in range(8978, 8996)]
@@ -233,7 +233,7 @@ def test_reference_rows_are_cited_and_validated(tmp_path: Path) -> None:
     assert reference.rows("G8990")[0].relation == "no-replacement"
     assert "59" in reference.modifiers and "KX" not in reference.modifiers
     for name in ("cpt_labels.csv", "cpt_modifiers.csv"):
-        shutil.copy(REPO / "pipeline" / "data" / name, tmp_path / name)
+        shutil.copy(REPO / "pipeline" / "analysis" / "data" / name, tmp_path / name)
     (tmp_path / "crosswalk.csv").write_text(
         "code,replacement,relation,note,source\n97014,G0283,typo-of,x,y\n", encoding="utf-8"
     )

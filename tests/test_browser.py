@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from pipeline.render import CycleEntry, read_cycle_entries
+from pipeline.report.render import CycleEntry, read_cycle_entries
 from tests.browser import launch, missing_chromium, visit
 from tests.conftest import Bundled
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from pipeline.builtin import BUILTIN, infer_effective
-from pipeline.config import Config
-from pipeline.sources.registry import READER_FUNCTIONS
+from pipeline.codesets.builtin import BUILTIN, infer_effective
+from pipeline.codesets.registry import READER_FUNCTIONS
+from pipeline.config.load import Config
 
 
 @pytest.mark.parametrize(

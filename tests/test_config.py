@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import (
+from pipeline.config.load import (
     CodeSetSpec,
     Config,
     Edition,

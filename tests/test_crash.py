@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.cycle import run
-from pipeline.store import Store
-from pipeline.verify import verify
+from pipeline.config.load import load_config
+from pipeline.project.run import run
+from pipeline.project.verify import verify
+from pipeline.store.snapshots import Store
 from tests.conftest import REPO
 
 TRIALS = 20

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.cycle import run
-from pipeline.download import DownloadError
-from pipeline.store import Store
+from pipeline.config.load import load_config
+from pipeline.project.download import DownloadError
+from pipeline.project.run import run
+from pipeline.store.snapshots import Store
 from tests.conftest import REPO
 
 FILES = {

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipeline.diff import diff
+from pipeline.diff.engine import diff
 from pipeline.errors import PipelineError
 from tests.conftest import edition, frame, make_spec, therapy_2024, therapy_2025
 

@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.diff import diff
+from pipeline.diff.engine import diff
 from tests.conftest import edition, make_spec
 from tests.test_properties import editions
 

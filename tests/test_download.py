@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from pipeline import __version__
-from pipeline.download import DownloadError, FetchResult, fetch
 from pipeline.errors import PipelineError
+from pipeline.project.download import DownloadError, FetchResult, fetch
 
 BODY = b"code\tdescription\nA0001\tAmbulance service\n" * 50
 ETAG = '"v1"'
@@ -240,7 +240,7 @@ def test_backoff_doubles_between_attempts(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr("pipeline.download.time.sleep", sleeps.append)
+    monkeypatch.setattr("pipeline.project.download.time.sleep", sleeps.append)
     with pytest.raises(DownloadError):
         get(server, "/down.zip", tmp_path, retries=3, backoff=1.5)
     assert sleeps == [1.5, 3.0, 6.0]

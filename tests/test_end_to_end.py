@@ -20,7 +20,7 @@ import polars as pl
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.cycle import run
+from pipeline.project.run import run
 from tests.conftest import REPO, Bundled
 
 

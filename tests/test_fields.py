@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.fields import _by_deepdiff, _by_polars, field_changes
+from pipeline.diff.fields import _by_deepdiff, _by_polars, field_changes
 
 KEY = ["code"]
 COMPARED = ["description", "terminated", "units", "price", "flag"]

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import CodeSetSpec, GuardLimits
-from pipeline.guard import MassChangeError
-from pipeline.ingest import ingest
-from pipeline.store import Store
+from pipeline.project.guard import MassChangeError
+from pipeline.project.ingest import ingest
+from pipeline.spec import CodeSetSpec, GuardLimits
+from pipeline.store.snapshots import Store
 from tests.conftest import REPO, Bundled
 
 SOURCES = REPO / "sources" / "hcpcs"

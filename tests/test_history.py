@@ -6,8 +6,8 @@ from datetime import date
 
 from click.testing import CliRunner
 
+from pipeline.analysis.history import history
 from pipeline.cli import cli
-from pipeline.history import history
 from tests.conftest import REPO, Bundled
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipeline.diff import diff
-from pipeline.impact import assess
-from pipeline.severity import SeverityRules
-from pipeline.watchlist import EMPTY, parse_watchlist
+from pipeline.diff.engine import diff
+from pipeline.impact.rules import assess
+from pipeline.impact.severity import SeverityRules
+from pipeline.impact.watchlist import EMPTY, parse_watchlist
 from tests.conftest import edition, frame, make_spec, therapy_2024, therapy_2025
 
 OLD, NEW = edition("2024", date(2024, 1, 1)), edition("2025", date(2025, 1, 1))
@@ -108,7 +108,7 @@ def test_mue_below_usual_units() -> None:
 def test_payment_threshold(bundled) -> None:
     """RVU24C -> RVU25A: 97530 pays 5.49% less (warning at the 2% default); 97140 +0.78%
     (no item); with a 10% threshold, nothing."""
-    from pipeline.analysis import analyse
+    from pipeline.analysis.cycle import analyse
 
     spec = bundled.config.codeset("pfs-rvu")
     old, new = bundled.store.get("pfs-rvu", "RVU24C"), bundled.store.get("pfs-rvu", "RVU25A")

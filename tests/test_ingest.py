@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.ingest
-import pipeline.store
-from pipeline.builtin import BUILTIN
-from pipeline.guard import MassChangeError
-from pipeline.ingest import ingest
-from pipeline.store import Store
+import pipeline.project.ingest
+import pipeline.store.snapshots
+from pipeline.codesets.builtin import BUILTIN
+from pipeline.project.guard import MassChangeError
+from pipeline.project.ingest import ingest
+from pipeline.store.snapshots import Store
 from tests.sources.test_ncci import RECORDS, ptp_bytes
 
 SPEC = BUILTIN["ncci-ptp"]
@@ -21,7 +21,7 @@ SPEC = BUILTIN["ncci-ptp"]
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """A store that indexes every snapshot, so that the shortcut applies to small files."""
-    monkeypatch.setattr(pipeline.store, "INDEX_MIN_ROWS", 1)
+    monkeypatch.setattr(pipeline.store.snapshots, "INDEX_MIN_ROWS", 1)
     store = Store(tmp_path / "store")
     ingest(store, SPEC, write(tmp_path, "v311.txt", RECORDS), "v311", date(2025, 1, 1))
     return store
@@ -41,7 +41,7 @@ def test_an_edition_within_the_limits_skips_the_text_join(
     def must_not_run(*args: object) -> None:
         raise AssertionError("the guard's text join ran for an edition well within limits")
 
-    monkeypatch.setattr(pipeline.ingest, "check_mass_change", must_not_run)
+    monkeypatch.setattr(pipeline.project.ingest, "check_mass_change", must_not_run)
     extra = "0001U\t81167\t\t20190101\t*\t1\tMisuse of Column Two code with Column One code"
     source = write(tmp_path, "v312.txt", [*RECORDS, extra])
     assert ingest(store, SPEC, source, "v312", date(2025, 4, 1)).status == "stored"

@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.keys import KeyPacking, choose, row_hash
+from pipeline.store.keys import KeyPacking, choose, row_hash
 
 #: Up to five characters, so that two of them pack into 64 bits.
 CODE = st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", max_size=5)

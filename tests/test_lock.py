@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import StoreError
-from pipeline.lock import store_lock
+from pipeline.store.lock import store_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from pipeline.lock import store_lock
+from pipeline.store.lock import store_lock
 with store_lock(Path(sys.argv[1]), 5):
     print("locked", flush=True)
     time.sleep(60)

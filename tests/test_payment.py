@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipeline.payment import national_payment, payment_table
-from pipeline.watchlist import parse_watchlist
+from pipeline.codesets.pfs.payment import national_payment, payment_table
+from pipeline.impact.watchlist import parse_watchlist
 from tests.conftest import Bundled
 
 D = Decimal

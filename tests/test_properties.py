@@ -11,11 +11,11 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.analysis import Analysis
-from pipeline.changeset import ChangeSet
-from pipeline.diff import diff
-from pipeline.render import cycle_json
-from pipeline.store import SourceInfo, Store
+from pipeline.analysis.cycle import Analysis
+from pipeline.diff.changeset import ChangeSet
+from pipeline.diff.engine import diff
+from pipeline.report.render import cycle_json
+from pipeline.store.snapshots import SourceInfo, Store
 from tests.conftest import edition, make_spec
 
 OLD = edition("A", date(2024, 1, 1))

@@ -12,12 +12,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.changeset import ChangeSet
-from pipeline.config import load_config
-from pipeline.diff import diff
+from pipeline.codesets.hcpcs.reconcile import AGREEING, REASONS, Reconciliation, reconcile
+from pipeline.codesets.reading import read_source
+from pipeline.config.load import load_config
+from pipeline.diff.changeset import ChangeSet
+from pipeline.diff.engine import diff
 from pipeline.errors import PipelineError
-from pipeline.reconcile import AGREEING, REASONS, Reconciliation, reconcile
-from pipeline.sources import read_source
 from tests.conftest import REPO, edition
 
 ACTIONS = ["code", "action_code", "action_effective_date", "add_date"]

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import load_config
-from pipeline.ingest import ingest
-from pipeline.remote import RemoteStore
-from pipeline.verify import verify
+from pipeline.config.load import load_config
+from pipeline.project.ingest import ingest
+from pipeline.project.verify import verify
+from pipeline.store.remote import RemoteStore
 from tests.conftest import REPO, Bundled
 
 pytest.importorskip("s3fs", reason="the object-storage tests need s3fs")

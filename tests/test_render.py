@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.analysis import Analysis
-from pipeline.changeset import ChangeSet
-from pipeline.diff import diff
-from pipeline.render import (
+from pipeline.analysis.cycle import Analysis
+from pipeline.diff.changeset import ChangeSet
+from pipeline.diff.engine import diff
+from pipeline.report.render import (
     markdown_escape,
     read_cycle_entries,
     render_cycle,
@@ -235,8 +235,8 @@ G8978,Mobility current status,120,1
 def watched_analysis() -> Analysis:
     """The therapy cycle through a clinic's eyes: G8978 (watched) discontinued, 97140
     (watched) reworded, 97530 new in the watched range 97010-97799."""
-    from pipeline.impact import assess
-    from pipeline.watchlist import parse_watchlist
+    from pipeline.impact.rules import assess
+    from pipeline.impact.watchlist import parse_watchlist
 
     cs = therapy_changes()
     watchlist = parse_watchlist(WATCHLIST)

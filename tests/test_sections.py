@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.analysis import Analysis
-from pipeline.diff import diff
-from pipeline.render import render_cycle, write_cycle
+from pipeline.analysis.cycle import Analysis
+from pipeline.diff.engine import diff
+from pipeline.report.render import render_cycle, write_cycle
 from tests.conftest import edition, make_spec
 
 N = 120_000

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import pipeline.ingest
-from pipeline.config import CodeSetSpec, ReaderSpec
+import pipeline.project.ingest
 from pipeline.errors import ConfigError, InputError, StoreError
-from pipeline.ingest import ingest
-from pipeline.store import (
+from pipeline.project.ingest import ingest
+from pipeline.spec import CodeSetSpec, ReaderSpec
+from pipeline.store.snapshots import (
     DATA,
     MANIFEST,
     Manifest,
@@ -355,7 +355,7 @@ def test_failure_writing_manifest_leaves_no_snapshot(
         path.write_text(text[:10], encoding="utf-8")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pipeline.store.write_text_durably", half_written)
+    monkeypatch.setattr("pipeline.store.snapshots.write_text_durably", half_written)
     with pytest.raises(KeyboardInterrupt):
         put(Store(tmp_path))
     _assert_nothing_left(tmp_path)
@@ -367,7 +367,7 @@ def test_failure_at_rename_leaves_no_snapshot(
     def refuse(src: object, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("pipeline.store.os.rename", refuse)
+    monkeypatch.setattr("pipeline.store.snapshots.os.rename", refuse)
     with pytest.raises(PermissionError):
         put(Store(tmp_path))
     _assert_nothing_left(tmp_path)
@@ -425,7 +425,7 @@ def test_write_atomically_failure_keeps_old_file_and_no_temporary(
     def refuse(src: object, dst: object) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("pipeline.store.os.replace", refuse)
+    monkeypatch.setattr("pipeline.store.snapshots.os.replace", refuse)
     with pytest.raises(OSError):
         write_atomically(path, b"new")
     assert path.read_bytes() == b"old"
@@ -480,7 +480,7 @@ def test_ingest_same_file_again_is_unchanged_without_reading(
     def must_not_read(*args: object, **kwargs: object) -> None:
         raise AssertionError("read_source called for an already-stored file")
 
-    monkeypatch.setattr(pipeline.ingest, "read_source", must_not_read)
+    monkeypatch.setattr(pipeline.project.ingest, "read_source", must_not_read)
     result = ingest(store, hcpcs_spec(), src, "2020", EFFECTIVE)
     assert result.status == "unchanged"
     assert result.reader == "hcpcs-anweb"

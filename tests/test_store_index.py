@@ -10,12 +10,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import pipeline.diff
-import pipeline.store
-from pipeline.changeset import EditionInfo
-from pipeline.diff import diff, diff_snapshots
+import pipeline.diff.engine
+import pipeline.store.snapshots
+from pipeline.diff.changeset import EditionInfo
+from pipeline.diff.engine import diff, diff_snapshots
 from pipeline.errors import StoreError
-from pipeline.store import (
+from pipeline.project.verify import verify
+from pipeline.store.snapshots import (
     HASH_COLUMN,
     INDEXED_SCHEMA_VERSION,
     KEY_COLUMN,
@@ -25,7 +26,6 @@ from pipeline.store import (
     Store,
     content_digest,
 )
-from pipeline.verify import verify
 from tests.conftest import make_spec, therapy_2024, therapy_2025
 
 SOURCE = SourceInfo(name="demo.csv", sha256="0" * 64, bytes=1)
@@ -35,7 +35,7 @@ SPEC = make_spec()
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """A store that indexes every snapshot, however small."""
-    monkeypatch.setattr(pipeline.store, "INDEX_MIN_ROWS", 1)
+    monkeypatch.setattr(pipeline.store.snapshots, "INDEX_MIN_ROWS", 1)
     return Store(tmp_path / "store")
 
 
@@ -111,7 +111,7 @@ def test_hashes_of_another_polars_are_recomputed(
 
     monkeypatch.setattr(Snapshot, "read", zeroed)
     assert diff_snapshots(old, new, SPEC).counts["changed"] == 0
-    monkeypatch.setattr(pipeline.diff, "row_hash_version", lambda: "polars 0.0.1")
+    monkeypatch.setattr(pipeline.diff.engine, "row_hash_version", lambda: "polars 0.0.1")
     same(diff_snapshots(old, new, SPEC), expected)
 
 

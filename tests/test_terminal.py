@@ -7,7 +7,7 @@ import io
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.terminal import Progress, table
+from pipeline.cli.terminal import Progress, table
 from tests.conftest import REPO, Bundled
 
 ROWS = [("hcpcs", "2019", "6,800"), ("hcpcs", "2020", "7,079")]

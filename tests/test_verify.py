@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.store import Store
-from pipeline.verify import verify
+from pipeline.project.verify import verify
+from pipeline.store.snapshots import Store
 from tests.conftest import Bundled
 
 

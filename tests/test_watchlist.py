@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.watchlist import load_watchlist, parse_watchlist
+from pipeline.impact.watchlist import load_watchlist, parse_watchlist
 from tests.conftest import REPO
 
 

@@ -19,7 +19,7 @@ from pipeline.sources.base import RawSource, decode_text
 from pipeline.sources.coerce import LINE
 
 if TYPE_CHECKING:
-    from pipeline.config import ReaderSpec
+    from pipeline.spec import ReaderSpec
 
 #: Appended to every line before polars parses it, so that a short row shows.
 END = "\x01"

@@ -19,7 +19,7 @@ from pipeline.sources.coerce import LINE
 from pipeline.sources.delimited import count_option
 
 if TYPE_CHECKING:
-    from pipeline.config import ReaderSpec
+    from pipeline.spec import ReaderSpec
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pipeline.sources.coerce import LINE
 from pipeline.sources.delimited import count_option, name_columns
 
 if TYPE_CHECKING:
-    from pipeline.config import ReaderSpec
+    from pipeline.spec import ReaderSpec
 
 #: How calamine writes a date cell; the time goes when it is midnight.
 MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"

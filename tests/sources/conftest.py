@@ -17,8 +17,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from pipeline.config import ReaderSpec
 from pipeline.sources.base import RawSource, open_source
+from pipeline.spec import ReaderSpec
 
 REPO = Path(__file__).resolve().parents[2]
 HCPCS = REPO / "sources" / "hcpcs"

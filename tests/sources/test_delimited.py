@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.codesets.reading import read_source, reader_function
 from pipeline.errors import ConfigError, InputError
-from pipeline.sources import read_source, reader_function
 from pipeline.sources.base import RawSource
 from pipeline.sources.delimited import Options, _read_fast, read
 from tests.sources.conftest import spec

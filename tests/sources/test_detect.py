@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.codesets.detect import detect
 from pipeline.errors import InputError
-from pipeline.sources.detect import detect
 from tests.conftest import REPO
 from tests.helpers import hcpcs_2019, write_anweb
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.codesets.reading import read_source
 from pipeline.errors import ConfigError, InputError
-from pipeline.sources import read_source
 from pipeline.sources.base import RawSource
 from pipeline.sources.fixedwidth import read
 from tests.sources.conftest import spec

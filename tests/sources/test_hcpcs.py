@@ -8,10 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.hcpcs.anweb import COLUMNS
+from pipeline.codesets.reading import read_source
 from pipeline.errors import InputError
-from pipeline.sources import read_source
-from pipeline.sources.hcpcs import COLUMNS
+from pipeline.spec import ReaderSpec
 from tests.conftest import REPO
 from tests.helpers import G8978_ACTIVE, Hcpcs, anweb_text, hcpcs_2019, write_anweb
 

@@ -15,12 +15,12 @@ from xml.sax.saxutils import escape
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.hcpcs.xlsx import HEADERS, sniff
+from pipeline.codesets.reading import read_source
 from pipeline.errors import InputError
-from pipeline.sources import read_source
 from pipeline.sources.base import open_source
-from pipeline.sources.hcpcs_xlsx import HEADERS, sniff
-from pipeline.store import content_digest
+from pipeline.spec import ReaderSpec
+from pipeline.store.snapshots import content_digest
 from tests.conftest import REPO
 
 BUNDLED = REPO / "sources" / "hcpcs"
@@ -229,7 +229,7 @@ def test_not_a_workbook(tmp_path: Path) -> None:
 
 
 def test_detection_picks_the_data_workbook_not_the_change_report() -> None:
-    from pipeline.sources.detect import detect
+    from pipeline.codesets.detect import detect
 
     fmt, raw = detect(zip_of(2020), None, ("hcpcs-xlsx",))
     assert (fmt, raw.member) == ("hcpcs-xlsx", "HCPC2020_ANWEB_w_disclaimer.xls")

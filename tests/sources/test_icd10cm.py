@@ -9,13 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.icd10cm.order import COLUMNS, read_order, sniff_order
+from pipeline.codesets.icd10cm.xml import read as read_tabular
+from pipeline.codesets.icd10cm.xml import sniff
+from pipeline.codesets.reading import read_source
 from pipeline.errors import ConfigError, InputError
-from pipeline.sources import read_source
 from pipeline.sources.base import open_source
-from pipeline.sources.icd10cm import COLUMNS, read_order, sniff_order
-from pipeline.sources.icd10cm_xml import read as read_tabular
-from pipeline.sources.icd10cm_xml import sniff
+from pipeline.spec import ReaderSpec
 from tests.conftest import REPO
 
 BUNDLED = REPO / "sources" / "icd10cm"

@@ -7,12 +7,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.mue.table import ADJUDICATION_INDICATORS, COLUMNS, read, sniff
+from pipeline.codesets.reading import read_source
 from pipeline.errors import InputError
-from pipeline.sources import read_source
 from pipeline.sources.base import RawSource
 from pipeline.sources.coerce import LINE
-from pipeline.sources.mue import ADJUDICATION_INDICATORS, COLUMNS, read, sniff
+from pipeline.spec import ReaderSpec
 
 READER = ReaderSpec(format="mue")
 

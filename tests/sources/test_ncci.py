@@ -8,13 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.mue.table import sniff
+from pipeline.codesets.ncci.ptp import COLUMNS, MODIFIER_INDICATORS, read_ptp, sniff_ptp
+from pipeline.codesets.reading import read_source
 from pipeline.errors import InputError
-from pipeline.sources import read_source
 from pipeline.sources.base import RawSource
 from pipeline.sources.coerce import LINE
-from pipeline.sources.mue import sniff
-from pipeline.sources.ncci import COLUMNS, MODIFIER_INDICATORS, read_ptp, sniff_ptp
+from pipeline.spec import ReaderSpec
 from tests.sources.test_mue import MUE_BYTES
 
 READER = ReaderSpec(format="ncci-ptp")

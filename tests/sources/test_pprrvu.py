@@ -12,13 +12,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.pfs.pprrvu import COLUMNS, KEY, STATUS_CODES, WIDTH, sniff_csv, sniff_txt
+from pipeline.codesets.reading import read_source, reader_function
 from pipeline.errors import InputError
-from pipeline.sources import read_source, reader_function
 from pipeline.sources.base import open_source
 from pipeline.sources.coerce import LINE, check_unique
-from pipeline.sources.pprrvu import COLUMNS, KEY, STATUS_CODES, WIDTH, sniff_csv, sniff_txt
-from pipeline.store import content_digest
+from pipeline.spec import ReaderSpec
+from pipeline.store.snapshots import content_digest
 from tests.conftest import REPO
 
 BUNDLED = REPO / "sources" / "pfs-rvu"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.reading import read_source
 from pipeline.errors import InputError
-from pipeline.sources import read_source
+from pipeline.spec import ReaderSpec
 
 READER = ReaderSpec(format="delimited")
 

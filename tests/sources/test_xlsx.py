@@ -12,11 +12,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import ReaderSpec
+from pipeline.codesets.reading import read_source
 from pipeline.errors import ConfigError, InputError
-from pipeline.sources import read_source
 from pipeline.sources.base import RawSource, open_source
 from pipeline.sources.xlsx import read
+from pipeline.spec import ReaderSpec
 from tests.sources.conftest import HCPCS, Date, Error, make_xlsx, spec
 
 Source = Callable[..., RawSource]

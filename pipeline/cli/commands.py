@@ -1,0 +1,509 @@
+"""The `codeset` command: parses arguments, calls the core, prints, picks the exit code.
+
+Exit codes: 0 success; 1 `run --fail-on` found an item at that severity in a new
+cycle (every report is written first); 2 any error (one line on stderr, naming
+the file and, where known, the line and column).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from pipeline import __version__
+from pipeline.cli.terminal import (
+    Progress,
+    audit_text,
+    change_summary,
+    counts_line,
+    is_terminal,
+    table,
+    timeline_text,
+)
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.analysis.cycle import Analysis
+    from pipeline.config.load import Config
+    from pipeline.impact.severity import Severity
+    from pipeline.impact.watchlist import Watchlist
+    from pipeline.store.snapshots import Store
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_ERROR = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lock_timeout_option(func: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for another run to release the store.",
+    )(func)
+
+
+def markdown_limit_option(func: F) -> F:
+    return click.option(
+        "--markdown-limit",
+        type=click.IntRange(min=4096),
+        default=1_000_000,
+        show_default=True,
+        help="Largest Markdown report in bytes (a GitHub job summary takes 1 MiB, a "
+        "pull-request comment 65536): long sections show fewer rows and say so.",
+    )(func)
+
+
+def watchlist_option(func: F) -> F:
+    return click.option(
+        "--watchlist",
+        "watchlist_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The clinic's watchlist CSV.  [default: the configuration's [watchlist] path]",
+    )(func)
+
+
+@dataclass
+class Context:
+    config_path: Path
+    config_given: bool
+    store_dir: str | None
+    out_dir: Path
+    #: 0 quiet, 1 normal, 2 verbose.
+    verbosity: int = 1
+
+    def say(self, text: str, level: int = 1) -> None:
+        """Print `text` if the verbosity asks for it (errors never go through here)."""
+        if self.verbosity >= level:
+            click.echo(text)
+
+    def config(self) -> Config:
+        from pipeline.config.load import Config, load_config
+
+        if not self.config_path.exists() and not self.config_given:
+            return Config(path=None, codesets={})
+        return load_config(self.config_path)
+
+    def store(self) -> Store:
+        """The store named by --store, else the configuration's `store`, else ./snapshots."""
+        from pipeline.store.remote import open_store
+
+        if self.store_dir is not None:
+            return open_store(self.store_dir)
+        return open_store(self.config().store or "snapshots")
+
+    def watchlist(self, path: Path | None) -> Watchlist:
+        """The watchlist given on the command line, else the configured one, else none."""
+        from pipeline.impact.watchlist import EMPTY, load_watchlist
+
+        path = path or self.config().watchlist
+        return load_watchlist(path) if path else EMPTY
+
+
+def handle_errors(func: F) -> F:
+    """Turn a `PipelineError` into one line on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PipelineError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class CodesetGroup(click.Group):
+    """Usage errors, like every other error, are one line on stderr and exit code 2."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            click.echo(f"error: {where}{exc.format_message()}", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(cls=CodesetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="codeset")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Configuration file.  [default: ./codesets.toml]",
+)
+@click.option(
+    "--store",
+    "store_dir",
+    default=None,
+    help="Snapshot store: a directory, or an object-storage URL such as s3://bucket/prefix.  "
+    "[default: the configuration's `store`, else ./snapshots]",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Directory the reports are written to.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each file written and timings.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_path: Path | None,
+    store_dir: str | None,
+    out_dir: Path,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Track revisions of medical code sets: ingest each new edition, store it as a
+    versioned snapshot, and report what changed since the previous one."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other")
+    ctx.obj = Context(
+        config_path=config_path or Path("codesets.toml"),
+        config_given=config_path is not None,
+        store_dir=store_dir,
+        out_dir=out_dir,
+        verbosity=0 if quiet else 2 if verbose else 1,
+    )
+
+
+@cli.command()
+@click.argument("codeset")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--version", "version", required=True, help="Label of this edition, e.g. 2020.")
+@click.option(
+    "--effective",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date the edition takes effect (YYYY-MM-DD). Default: the configured edition's, "
+    "else implied by the label (2020, FY2025, RVU25D) or the file name (Eff_10-01-2026).",
+)
+@click.option(
+    "--allow-mass-change",
+    is_flag=True,
+    help="Store the edition even if it shrinks or deletes past the code set's guard limits.",
+)
+@lock_timeout_option
+@click.pass_obj
+@handle_errors
+def ingest(
+    obj: Context,
+    codeset: str,
+    source: Path,
+    version: str,
+    effective: Any,
+    allow_mass_change: bool,
+    lock_timeout: float,
+) -> None:
+    """Read SOURCE (a release file or zip) and store it as CODESET edition VERSION.
+
+    The reader is the configured one, or detected from the file's content."""
+    from pipeline.codesets.builtin import infer_effective
+    from pipeline.errors import ConfigError
+    from pipeline.project.ingest import ingest as do_ingest
+    from pipeline.spec import check_name
+    from pipeline.store.lock import store_lock
+
+    spec = obj.config().codeset(codeset)
+    check_name(version, "version label")
+    configured = {e.version: e for e in spec.editions}
+    inferred = infer_effective(codeset, version, source.name)
+    if effective is not None:
+        when: date = effective.date()
+    elif version in configured:
+        when = configured[version].effective
+    elif inferred is not None:
+        when = inferred
+    else:
+        raise ConfigError(
+            f"{codeset} {version}: give --effective YYYY-MM-DD (the label does not imply a date)"
+        )
+    note = configured[version].note if version in configured else None
+    store = obj.store()
+    with store_lock(store.root, lock_timeout):
+        result = do_ingest(
+            store, spec, source, version, when, note, allow_mass_change=allow_mass_change
+        )
+    click.echo(result.message)
+
+
+@cli.command(name="list")
+@click.argument("codeset", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@handle_errors
+def list_(obj: Context, codeset: str | None, fmt: str) -> None:
+    """List stored editions (of one CODESET, or all)."""
+    manifests = obj.store().manifests(codeset)
+    if fmt == "json":
+        click.echo(json.dumps([m.to_dict() for m in manifests], indent=2, ensure_ascii=False))
+        return
+    if not manifests:
+        click.echo(f"no snapshots in {obj.store()}")
+        return
+    rows = [
+        (m.codeset, m.version, m.effective_date.isoformat(), f"{m.rows:,}", m.source.name)
+        for m in manifests
+    ]
+    header = ("codeset", "version", "effective", "rows", "source")
+    click.echo(table(header, rows, is_terminal(sys.stdout)))
+
+
+@cli.command()
+@click.argument("codeset")
+@click.option("--from", "old", help="Older edition.  [default: the one before --to]")
+@click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "md"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_obj
+@handle_errors
+def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str) -> None:
+    """Show what changed between two stored editions of CODESET."""
+    analysis = _analyse(obj, codeset, old, new)
+    cs = analysis.changes
+    if fmt == "json":
+        from pipeline.report.render import cycle_json
+
+        click.echo(cycle_json(analysis), nl=False)
+    elif fmt == "md":
+        from pipeline.report.render import render_cycle
+
+        click.echo(render_cycle(analysis)["md"], nl=False)
+    else:
+        click.echo(change_summary(cs, is_terminal(sys.stdout)))
+
+
+@cli.command()
+@click.argument("codeset")
+@click.option("--from", "old", help="Older edition.  [default: the one before --to]")
+@click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@watchlist_option
+@markdown_limit_option
+@lock_timeout_option
+@click.pass_obj
+@handle_errors
+def report(
+    obj: Context,
+    codeset: str,
+    old: str | None,
+    new: str | None,
+    watchlist_path: Path | None,
+    markdown_limit: int,
+    lock_timeout: float,
+) -> None:
+    """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
+    from pipeline.analysis.audit import audit as do_audit
+    from pipeline.report.render import cycle_stem, write_cycle, write_index
+    from pipeline.store.lock import store_lock
+
+    store = obj.store()
+    watchlist = obj.watchlist(watchlist_path)
+    with store_lock(store.root, lock_timeout):
+        analysis = _analyse(obj, codeset, old, new, watchlist)
+        cs = analysis.changes
+        checked = do_audit(watchlist, store, obj.config()) if watchlist else None
+        write_cycle(analysis, obj.out_dir, markdown_limit, checked)
+        write_index(obj.out_dir)
+    stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
+    click.echo(f"{counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
+
+
+@cli.command()
+@click.option(
+    "--allow-mass-change",
+    is_flag=True,
+    help="Store editions even if they shrink or delete past their code set's guard limits.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["critical", "warning"]),
+    default=None,
+    help="Exit 1 (after writing every report) if a cycle this run produced has an item "
+    "of this severity or worse for the watchlist.",
+)
+@watchlist_option
+@markdown_limit_option
+@lock_timeout_option
+@click.pass_obj
+@handle_errors
+def run(
+    obj: Context,
+    allow_mass_change: bool,
+    fail_on: Severity | None,
+    watchlist_path: Path | None,
+    markdown_limit: int,
+    lock_timeout: float,
+) -> None:
+    """Ingest every configured edition, diff consecutive editions, write all reports.
+
+    Exit codes: 0 done (nothing at the --fail-on level); 1 a new cycle has an item at
+    the --fail-on level; 2 error."""
+    from pipeline.project.run import run as do_run
+
+    started = time.monotonic()
+    config = obj.config()
+    if not config.codesets:
+        raise PipelineError(f"{obj.config_path}: no code sets configured")
+    progress = Progress()
+    result = do_run(
+        config,
+        obj.store(),
+        obj.out_dir,
+        allow_mass_change=allow_mass_change,
+        lock_timeout=lock_timeout,
+        watchlist=obj.watchlist(watchlist_path),
+        progress=progress,
+        status=progress.note,
+        markdown_limit=markdown_limit,
+    )
+    for outcome in result.ingested:
+        obj.say(outcome.message, 2 if outcome.status == "unchanged" else 1)
+    for fetched in result.fetched:
+        obj.say(f"{fetched.url}: {fetched.status} ({fetched.bytes:,} bytes)", 2)
+    for cs in result.cycles:
+        obj.say(counts_line(cs))
+    for path in result.written:
+        obj.say(f"wrote {path}", 2)
+    obj.say(
+        f"{len(result.stored)} new edition(s), {len(result.cycles)} cycle(s), "
+        f"{len(result.written)} file(s) written under {obj.out_dir}"
+        + ("" if result.stored or result.written else ": nothing new"),
+        0,
+    )
+    obj.say(f"took {time.monotonic() - started:.1f} s", 2)
+    if fail_on is not None:
+        hits = [i for a in result.new_analyses for i in a.impact.at_least(fail_on)]
+        if hits:
+            cycles = sorted({f"{i.codeset} {i.cycle}" for i in hits})
+            click.echo(
+                f"fail-on {fail_on}: {len(hits)} item(s) at {fail_on} or worse in "
+                f"{', '.join(cycles)} (e.g. {hits[0].code}: {hits[0].message})",
+                err=True,
+            )
+            sys.exit(EXIT_FAIL_ON)
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def verify(obj: Context) -> None:
+    """Re-hash every snapshot against its manifest and check the reports against the store.
+
+    Exit 0 when intact, 2 listing every problem. Leftovers of an interrupted run
+    are mentioned but are not damage."""
+    from pipeline.project.verify import verify as do_verify
+
+    result = do_verify(obj.store(), obj.out_dir)
+    for notice in result.notices:
+        click.echo(f"note: {notice}")
+    for problem in result.problems:
+        click.echo(f"problem: {problem}", err=True)
+    click.echo(
+        f"checked {result.snapshots} snapshot(s) and {result.reports} cycle report(s): "
+        + ("ok" if result.ok else f"{len(result.problems)} problem(s)")
+    )
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("code")
+@click.option("--codeset", help="Only this code set.  [default: every stored code set]")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@handle_errors
+def history(obj: Context, code: str, codeset: str | None, fmt: str) -> None:
+    """Show CODE's timeline across every stored edition: added, changed, discontinued."""
+    from pipeline.analysis.history import history as do_history
+
+    timelines = do_history(obj.store(), obj.config(), code.upper(), codeset)
+    if fmt == "json":
+        click.echo(json.dumps([t.to_dict() for t in timelines], indent=2, ensure_ascii=False))
+        return
+    click.echo(timeline_text(code, timelines))
+
+
+@cli.command()
+@watchlist_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "md"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_obj
+@handle_errors
+def audit(obj: Context, watchlist_path: Path | None, fmt: str) -> None:
+    """Check the watchlist against the newest editions: codes that do not exist, that
+    Medicare does not pay, that were discontinued, listed twice, or mislabelled."""
+    from pipeline.analysis.audit import audit as do_audit
+    from pipeline.report.render import render_audit
+
+    watchlist = obj.watchlist(watchlist_path)
+    if not watchlist:
+        raise PipelineError(
+            "no watchlist: give --watchlist FILE or [watchlist] in the configuration"
+        )
+    result = do_audit(watchlist, obj.store(), obj.config())
+    if fmt in ("json", "md"):
+        click.echo(render_audit(result)[fmt], nl=False)
+        return
+    click.echo(audit_text(result))
+
+
+def _analyse(
+    obj: Context, codeset: str, old: str | None, new: str | None, watchlist: Watchlist | None = None
+) -> Analysis:
+    from pipeline.analysis.cycle import analyse
+    from pipeline.impact.watchlist import EMPTY
+    from pipeline.project.run import pick_cycle
+
+    config = obj.config()
+    spec = config.codeset(codeset)
+    old_snap, new_snap = pick_cycle(obj.store(), codeset, old, new)
+    return analyse(spec, old_snap, new_snap, watchlist or EMPTY, config.severity)
+
+
+def main() -> None:
+    cli()

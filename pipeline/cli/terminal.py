@@ -1,0 +1,135 @@
+"""Text for a person at a terminal, and plain text for a pipe.
+
+Tables are aligned with a rule under the header on a terminal and tab-separated
+when piped, so `codeset list | cut -f2` works. Progress goes to stderr, and
+only when stderr is a terminal: a CI log never fills with carriage returns.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.analysis.audit import Audit
+    from pipeline.analysis.history import Timeline
+    from pipeline.diff.changeset import ChangeSet
+
+
+def is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], tty: bool) -> str:
+    """An aligned table on a terminal; tab-separated values (with the header) when piped."""
+    if not tty:
+        return "\n".join("\t".join(r) for r in (header, *rows))
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join(
+        [line.format(*header).rstrip(), rule, *(line.format(*r).rstrip() for r in rows)]
+    )
+
+
+def counts_line(cs: ChangeSet) -> str:
+    c = cs.counts
+    return (
+        f"{cs.codeset} {cs.old.version} -> {cs.new.version}: {c['added']:,} added, "
+        f"{c['deleted']:,} deleted, {c['changed']:,} changed, {c['reactivated']:,} reactivated, "
+        f"{c['unchanged']:,} unchanged"
+    )
+
+
+def change_summary(cs: ChangeSet, tty: bool) -> str:
+    """The counts, then one table per kind of change: key, description, what changed."""
+    parts = [counts_line(cs)]
+    for kind in ("added", "deleted", "reactivated", "changed"):
+        records = cs.records(kind)
+        if not records:
+            continue
+        rows = []
+        for r in records:
+            text = next((str(r[c]) for c in cs.display if r.get(c) is not None), "")
+            if kind == "deleted":
+                detail = r["reason"]
+            elif kind == "changed":
+                detail = ", ".join(f.name for f in r.get("fields", ()))
+            else:
+                detail = ""
+            rows.append((cs.key_label(r), _cut(text, 60) if tty else text, detail))
+        heading = f"{kind} ({len(records):,})"
+        parts.append(f"\n{heading}\n" + table(("key", "description", "detail"), rows, tty))
+    return "\n".join(parts)
+
+
+def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
+    """`codeset history`: each timeline, edition by edition."""
+    if not timelines:
+        return f"{code}: not in any stored edition"
+    lines = []
+    for t in timelines:
+        lines.append(f"{t.key} in {t.title} ({t.codeset})")
+        for e in t.events:
+            when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
+            lines.append(f"  {when:<10} {e.text}")
+    return "\n".join(lines)
+
+
+def audit_text(audit: Audit) -> str:
+    """`codeset audit`: each finding, and what to bill instead."""
+    editions = ", ".join(f"{cs} {v}" for cs, v in audit.editions.items())
+    lines = [f"{audit.watchlist}: {len(audit.findings)} finding(s) against {editions}"]
+    for f in audit.findings:
+        code = f"{f.code} {f.modifier}" if f.modifier else f.code
+        where = ", ".join(map(str, f.lines))
+        lines.append(f"\n{f.kind:<15} {code} (line {where}): {f.message}")
+        for s in f.suggestions:
+            source = "a guess" if s.source == "guess" else s.source
+            lines.append(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
+    return "\n".join(lines)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class Progress:
+    """A one-line progress indicator on stderr, drawn only on a terminal, at most 10 times a
+    second."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = is_terminal(self.stream)
+        self._last = 0.0
+        self._label = ""
+
+    def __call__(self, label: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if now - self._last < 0.1 and not finished and label == self._label:
+            return
+        self._last, self._label = now, label
+        mb = done / 1e6
+        if total:
+            bar = "#" * int(24 * done / total)
+            text = f"{label}  [{bar:<24}] {mb:,.1f} / {total / 1e6:,.1f} MB"
+        else:
+            text = f"{label}  {mb:,.1f} MB"
+        self.stream.write(f"\r{text[:78]:<78}")
+        if finished:
+            self.stream.write("\n")
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A transient status line (e.g. which edition is being read)."""
+        if self.enabled:
+            self.stream.write(f"\r{text[:78]:<78}\r")
+            self.stream.flush()
