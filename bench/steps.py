@@ -22,7 +22,7 @@ from bench import icd_data, ncci_data
 from bench.baselines import BASELINES, Found
 from bench.workdir import Workdir
 from pipeline.analysis.cycle import Analysis
-from pipeline.codesets.builtin import BUILTIN
+from pipeline.codesets import builtin
 from pipeline.diff.changeset import ChangeSet
 from pipeline.diff.engine import diff_snapshots
 from pipeline.project.ingest import ingest
@@ -32,8 +32,8 @@ from pipeline.store.snapshots import Snapshot, Store
 
 #: A step's setup returns the work to time and, optionally, what to do after it.
 Timed = tuple[Callable[[], Any], Callable[[Any], None] | None]
-NCCI = BUILTIN["ncci-ptp"]
-ICD = BUILTIN["icd10cm"]
+NCCI = builtin()["ncci-ptp"]
+ICD = builtin()["icd10cm"]
 NCCI_VERSIONS, ICD_VERSIONS = ("v311", "v312"), ("FY2024", "FY2025")
 
 

@@ -54,3 +54,16 @@ class ConfigError(PipelineError):
 
 class StoreError(PipelineError):
     """A snapshot that conflicts with what is stored, or a damaged store."""
+
+
+class MassChangeError(PipelineError):
+    """An edition shrinks or deletes more than the code set's limits allow (a likely
+    truncated download); `--allow-mass-change` stores it anyway."""
+
+
+class DownloadError(PipelineError):
+    """A release file that could not be fetched, or whose download failed verification."""
+
+
+class DiffError(PipelineError):
+    """Two stored editions that cannot be compared (a key column changed type)."""

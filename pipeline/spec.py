@@ -83,6 +83,9 @@ class CodeSetSpec:
     guard: GuardLimits = field(default_factory=GuardLimits)
     #: Columns shown beside the key in report tables (default: the descriptors).
     display: tuple[str, ...] = ()
+    #: The code-set kind (`pipeline.codesets.<kind>`) whose readers, vocabulary and rules
+    #: apply: `hcpcs`, `icd10cm`, `pfs`, `ncci`, `mue`, or `generic`.
+    kind: str = "generic"
 
     def compared_columns(self, columns: Sequence[str]) -> list[str]:
         """Columns whose differences count as changes: `compare`, or all non-key minus `ignore`."""

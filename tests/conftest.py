@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.config.load import CodeSetSpec, Config, ReaderSpec, load_config
 from pipeline.diff.changeset import EditionInfo
+from pipeline.project.project import Project
 from pipeline.project.run import RunResult, run
 from pipeline.store.snapshots import Store
 
@@ -105,4 +106,4 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Bundled:
     config = load_config(REPO / "codesets.toml")
     store = Store(root / "snapshots")
     out = root / "reports"
-    return Bundled(config, store, out, run(config, store, out))
+    return Bundled(config, store, out, run(Project.of(config, store, out)))

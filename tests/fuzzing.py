@@ -415,7 +415,7 @@ def _signature(exc: BaseException) -> str:
 def run_one(seed: int, workdir: Path) -> tuple[str, Mutant, Finding | None, str | None]:
     """Ingest one seed's mutant into a fresh store under `workdir`: (outcome, mutant, finding,
     error message)."""
-    from pipeline.codesets.builtin import BUILTIN
+    from pipeline.codesets import builtin
     from pipeline.errors import PipelineError
     from pipeline.project.ingest import ingest
     from pipeline.store.snapshots import TMP_PREFIX, Store
@@ -438,7 +438,7 @@ def run_one(seed: int, workdir: Path) -> tuple[str, Mutant, Finding | None, str 
         try:
             result = ingest(
                 Store(root),
-                BUILTIN[src.codeset],
+                builtin()[src.codeset],
                 path,
                 src.version,
                 src.effective,

@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from pipeline.report.render import CycleEntry, read_cycle_entries
+from pipeline.project.publish import read_cycle_entries
+from pipeline.report.render import CycleEntry
 from tests.browser import launch, missing_chromium, visit
 from tests.conftest import Bundled
 

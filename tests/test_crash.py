@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.load import load_config
+from pipeline.project.project import Project
 from pipeline.project.run import run
 from pipeline.project.verify import verify
 from pipeline.store.snapshots import Store
@@ -89,7 +90,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_store(
         store, out = Store(root / "snapshots"), root / "reports"
         checked = verify(store, out if (out / "index.json").exists() else None)
         assert checked.ok, f"trial {trial}: {checked.problems}"
-        rerun = run(load_config(root / "codesets.toml"), store, out)
+        rerun = run(Project.of(load_config(root / "codesets.toml"), store, out))
         assert not list(store.root.rglob(".tmp-*")) and not list(out.rglob(".tmp-*"))
         assert digest_tree(out) == reference.reports, f"trial {trial}: reports differ"
         assert digest_tree(store.root) == reference.snapshots, f"trial {trial}: store differs"

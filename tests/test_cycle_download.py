@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from pipeline.config.load import load_config
-from pipeline.project.download import DownloadError
+from pipeline.errors import DownloadError
+from pipeline.project.project import Project
 from pipeline.project.run import run
 from pipeline.store.snapshots import Store
 from tests.conftest import REPO
@@ -94,12 +95,12 @@ def test_url_editions_download_once_then_answer_not_modified(
     base = f"http://127.0.0.1:{publisher.server_address[1]}"
     config = load_config(config_for(tmp_path, base))
     store, out = Store(tmp_path / "snapshots"), tmp_path / "reports"
-    first = run(config, store, out)
+    first = run(Project.of(config, store, out))
     assert [f.status for f in first.fetched] == ["downloaded", "downloaded"]
     assert [r.status for r in first.ingested] == ["stored", "stored"]
     assert store.get("hcpcs", "2020").manifest.source.name == "2020-Alpha-Numeric-HCPCS-File.zip"
     report = (out / "hcpcs" / "2019_to_2020.json").read_bytes()
-    second = run(config, store, out)
+    second = run(Project.of(config, store, out))
     assert [f.status for f in second.fetched] == ["not-modified", "not-modified"]
     assert [r.status for r in second.ingested] == ["unchanged", "unchanged"]
     assert second.written == [] and second.new_cycles == []
@@ -112,6 +113,6 @@ def test_a_missing_release_fails_cleanly(publisher: Publisher, tmp_path: Path) -
     config = load_config(config_for(tmp_path, base, years=(2019, 2021)))
     store = Store(tmp_path / "snapshots")
     with pytest.raises(DownloadError, match=r"2021-Alpha-Numeric-HCPCS-File\.zip: HTTP 404"):
-        run(config, store, tmp_path / "reports")
+        run(Project.of(config, store, tmp_path / "reports"))
     assert [m.version for m in store.manifests("hcpcs")] == ["2019"]
     assert not list(store.root.rglob(".tmp-*"))

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
-from pipeline.project.download import DownloadError, FetchResult, fetch
+from pipeline.errors import DownloadError, PipelineError
+from pipeline.project.download import FetchResult, fetch
 
 BODY = b"code\tdescription\nA0001\tAmbulance service\n" * 50
 ETAG = '"v1"'

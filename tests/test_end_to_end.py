@@ -20,6 +20,7 @@ import polars as pl
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.project.project import Project
 from pipeline.project.run import run
 from tests.conftest import REPO, Bundled
 
@@ -135,7 +136,7 @@ def tree_digest(root: Path) -> dict[str, str]:
 def test_second_run_changes_nothing(bundled: Bundled) -> None:
     root = bundled.out.parent
     before = tree_digest(root)
-    again = run(bundled.config, bundled.store, bundled.out)
+    again = run(Project.of(bundled.config, bundled.store, bundled.out))
     assert [r.status for r in again.ingested] == ["unchanged"] * 12
     assert again.written == [] and again.new_cycles == []
     assert tree_digest(root) == before
@@ -278,9 +279,12 @@ def test_audit_of_the_shipped_watchlist(bundled: Bundled) -> None:
     assert "1 not a code" in index
 
 
-def test_every_cycle_report_carries_the_watchlist_audit(bundled: Bundled) -> None:
+def test_cycle_reports_link_the_audit_page_and_never_copy_it(bundled: Bundled) -> None:
+    """Today's audit lives on its own page: an old cycle report quotes nothing of it, so
+    it changes only when its own inputs do."""
     md = (bundled.out / "hcpcs" / "2018_to_2019.md").read_text()
-    assert "## Watchlist audit" in md
-    assert "1 not a code · 2 not paid by Medicare · 18 discontinued" in md
+    assert "[watchlist audit](../audit.md)" in md
+    assert "not paid by Medicare" not in md and "RVU25D" not in md
     html = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.html").read_text()
-    assert '<a href="../audit.html">The full audit</a>' in html
+    assert '<a href="../audit.html">watchlist audit</a>' in html
+    assert "listed more than once" not in html

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.project.guard import MassChangeError
+from pipeline.errors import MassChangeError
 from pipeline.project.ingest import ingest
 from pipeline.spec import CodeSetSpec, GuardLimits
 from pipeline.store.snapshots import Store

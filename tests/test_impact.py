@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import polars as pl
 
+from pipeline.analysis.cycle import assess
+from pipeline.codesets import kinds
 from pipeline.diff.engine import diff
-from pipeline.impact.rules import assess
 from pipeline.impact.severity import SeverityRules
 from pipeline.impact.watchlist import EMPTY, parse_watchlist
+from pipeline.report.render import item_sentences
 from tests.conftest import edition, frame, make_spec, therapy_2024, therapy_2025
 
 OLD, NEW = edition("2024", date(2024, 1, 1)), edition("2025", date(2025, 1, 1))
@@ -53,7 +55,7 @@ def test_no_watchlist_no_items() -> None:
 def test_configured_severity_overrides_the_default() -> None:
     cs = diff(therapy_2024(), therapy_2025(), make_spec(), old_info=OLD, new_info=NEW)
     rules = SeverityRules(overrides={"watched-deleted": "warning", "watched-added": "info"})
-    fired = rules_fired(assess(cs, CLINIC, rules).items)
+    fired = rules_fired(assess(cs, CLINIC, rules=rules).items)
     assert ("warning", "watched-deleted", "G8978") in fired
     assert ("info", "watched-added", "97530") in fired
 
@@ -61,7 +63,8 @@ def test_configured_severity_overrides_the_default() -> None:
 def test_replacement_is_named_in_the_action() -> None:
     cs = diff(therapy_2024(), therapy_2025(), make_spec(), old_info=OLD, new_info=NEW)
     item = assess(cs, CLINIC, replacement={"G8978": "Bill G9999 instead."}.get).items[0]
-    assert item.action == "Bill G9999 instead."
+    assert item.advice == "Bill G9999 instead."
+    assert item_sentences(item)[1] == "Bill G9999 instead."
 
 
 def ncci(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
@@ -86,7 +89,7 @@ def test_ncci_pairs() -> None:
     )
     spec = make_spec(key=("column1", "column2"), descriptors=(), termination=None)
     cs = diff(old, new, spec, old_info=OLD, new_info=NEW)
-    assert rules_fired(assess(cs, clinic).items) == [
+    assert rules_fired(assess(cs, clinic, kinds()["ncci"]).items) == [
         ("critical", "ncci-pair-watched", "97140 97530"),
         ("critical", "ncci-modifier-tightened", "97530 97112"),
         ("warning", "ncci-pair-one-watched", "97140 99213"),
@@ -100,9 +103,13 @@ def test_mue_below_usual_units() -> None:
     new = pl.DataFrame({"code": ["97530"], "mue_value": [3]}, schema=schema)
     spec = make_spec(descriptors=(), termination=None)
     cs = diff(old, new, spec, old_info=OLD, new_info=NEW)
-    (item,) = [i for i in assess(cs, CLINIC).items if i.severity == "critical"]
-    assert (item.rule, item.code) == ("mue-below-usage", "97530")
-    assert "3 unit(s) a day, below the 4 you usually bill" in item.message
+    (item,) = [i for i in assess(cs, CLINIC, kinds()["mue"]).items if i.severity == "critical"]
+    assert (item.rule, item.code, dict(item.facts)) == (
+        "mue-below-usage",
+        "97530",
+        {"limit": 3, "usual": 4},
+    )
+    assert "3 unit(s) a day, below the 4 you usually bill" in item_sentences(item)[0]
 
 
 def test_payment_threshold(bundled) -> None:
@@ -115,9 +122,24 @@ def test_payment_threshold(bundled) -> None:
     analysis = analyse(spec, old, new, CLINIC)
     warned = [i.code for i in analysis.impact.items if i.rule == "watched-payment"]
     assert warned == ["97530"]
-    assert "-5.49%" in analysis.impact.items[0].message
+    item = analysis.impact.items[0]
+    assert (item.facts["payment_old"], item.facts["payment_new"]) == (
+        Decimal("36.62"),
+        Decimal("34.61"),
+    )
+    assert "-5.49%" in item_sentences(item)[0]
     lenient = analyse(spec, old, new, CLINIC, SeverityRules(payment_threshold=Decimal("0.1")))
     assert not [i for i in lenient.impact.items if i.rule == "watched-payment"]
+
+
+def test_the_generic_kind_has_no_pair_or_limit_rules() -> None:
+    """The NCCI and MUE rules belong to their kinds: a generic code set never raises them."""
+    schema = {"code": pl.String, "mue_value": pl.Int64}
+    old = pl.DataFrame({"code": ["97530"], "mue_value": [6]}, schema=schema)
+    new = pl.DataFrame({"code": ["97530"], "mue_value": [3]}, schema=schema)
+    spec = make_spec(descriptors=(), termination=None)
+    cs = diff(old, new, spec, old_info=OLD, new_info=NEW)
+    assert "mue-below-usage" not in {i.rule for i in assess(cs, CLINIC).items}
 
 
 def test_items_only_for_watched_codes_even_in_a_large_cycle() -> None:

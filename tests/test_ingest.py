@@ -9,13 +9,13 @@ import pytest
 
 import pipeline.project.ingest
 import pipeline.store.snapshots
-from pipeline.codesets.builtin import BUILTIN
-from pipeline.project.guard import MassChangeError
+from pipeline.codesets import builtin
+from pipeline.errors import MassChangeError
 from pipeline.project.ingest import ingest
 from pipeline.store.snapshots import Store
 from tests.sources.test_ncci import RECORDS, ptp_bytes
 
-SPEC = BUILTIN["ncci-ptp"]
+SPEC = builtin()["ncci-ptp"]
 
 
 @pytest.fixture

@@ -32,10 +32,7 @@ LAYERS: dict[str, int] = {
 }
 
 #: Known upward imports still to be removed (each is a defect, listed to be fixed).
-PENDING: set[tuple[str, str]] = {
-    ("pipeline.analysis.history", "pipeline.report.render"),
-    ("pipeline.impact.rules", "pipeline.codesets.pfs.payment"),
-}
+PENDING: set[tuple[str, str]] = set()
 
 
 def part(module: str) -> str:

@@ -18,14 +18,8 @@ import pytest
 from pipeline.analysis.cycle import Analysis
 from pipeline.diff.changeset import ChangeSet
 from pipeline.diff.engine import diff
-from pipeline.report.render import (
-    markdown_escape,
-    read_cycle_entries,
-    render_cycle,
-    render_index,
-    write_cycle,
-    write_index,
-)
+from pipeline.project.publish import read_cycle_entries, write_cycle, write_index
+from pipeline.report.render import markdown_escape, render_cycle, render_index
 from tests.conftest import edition, frame, make_spec, therapy_2024, therapy_2025
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -235,7 +229,7 @@ G8978,Mobility current status,120,1
 def watched_analysis() -> Analysis:
     """The therapy cycle through a clinic's eyes: G8978 (watched) discontinued, 97140
     (watched) reworded, 97530 new in the watched range 97010-97799."""
-    from pipeline.impact.rules import assess
+    from pipeline.analysis.cycle import assess
     from pipeline.impact.watchlist import parse_watchlist
 
     cs = therapy_changes()

@@ -13,7 +13,8 @@ import pytest
 
 from pipeline.analysis.cycle import Analysis
 from pipeline.diff.engine import diff
-from pipeline.report.render import render_cycle, write_cycle
+from pipeline.project.publish import write_cycle
+from pipeline.report.render import render_cycle
 from tests.conftest import edition, make_spec
 
 N = 120_000

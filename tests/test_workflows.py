@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.report.render import write_index
+from pipeline.project.publish import write_index
 from tests.conftest import REPO
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read the workflow files")

@@ -6,8 +6,8 @@ so in a sentence a billing lead can act on, and names what to bill instead.
 
 Kinds (closed, `KINDS`): `not-a-code` (in no newest edition, not a known modifier;
 suggests real codes of the same family one substitution or swap away, best label match
-first), `not-payable` (fee-schedule status in `NOT_PAID`), `discontinued` (terminated in
-HCPCS, status in `DELETED`, or absent and listed as deleted by the crosswalk), `duplicate`
+first), `not-payable` (a fee-schedule status the kind does not pay), `discontinued` (terminated in
+HCPCS, a status of a deleted code, or absent and listed as deleted by the crosswalk), `duplicate`
 (same code and modifier on several lines), `label-mismatch` (the clinic's label shares no
 distinctive word with the descriptor, or fits another code clearly better), and `note`
 (information, not an error: 59 is a CPT modifier and NCCI prefers X{EPSU}).
@@ -25,7 +25,7 @@ from datetime import date
 from itertools import groupby
 from typing import Any, Literal, get_args
 
-from pipeline.analysis.catalogue import DELETED, NOT_PAID, Catalogue, families, family
+from pipeline.analysis.catalogue import Catalogue, families, family
 from pipeline.analysis.reference import (
     Reference,
     distinctive,
@@ -34,7 +34,7 @@ from pipeline.analysis.reference import (
     shared_words,
     stems,
 )
-from pipeline.codesets.pfs.pprrvu import STATUS_CODES
+from pipeline.codesets import kinds
 from pipeline.config.load import Config
 from pipeline.impact.watchlist import Entry, Watchlist
 from pipeline.store.snapshots import Store
@@ -169,8 +169,9 @@ def _check_code(cat: Catalogue, code: str, mod: str | None, same: list[Entry]) -
             when = f"on {ended.terminated.isoformat()} (HCPCS {ended.version})"
             extra: dict[str, Any] = {"termination_date": ended.terminated}
         else:
-            status = next((r.status for r in fee if r.status in DELETED), "D")
-            when = f"on the fee schedule ({_status(status, fee[0].version if fee else '')})"
+            status = next((r.status for r in fee if r.status in kinds()[r.kind].deleted), "D")
+            kind = next((r.kind for r in (*fee, *records)), "generic")
+            when = f"on the fee schedule ({_status(status, fee[0].version if fee else '', kind)})"
             extra = {"status": status}
         add(
             "discontinued",
@@ -179,11 +180,12 @@ def _check_code(cat: Catalogue, code: str, mod: str | None, same: list[Entry]) -
             citation=citation,
             **extra,
         )
-    elif fee and (status := fee[0].status or "") in NOT_PAID:
+    elif fee and (status := fee[0].status or "") in kinds()[fee[0].kind].not_paid:
         found, instead, citation = _replacements(cat, code)
         add(
             "not-payable",
-            f"Medicare does not pay {code}: {_status(status, fee[0].version)}; {instead}.",
+            f"Medicare does not pay {code}: "
+            f"{_status(status, fee[0].version, fee[0].kind)}; {instead}.",
             found,
             status=status,
             citation=citation,
@@ -219,8 +221,8 @@ def _either(codes: list[str]) -> str:
     return ", ".join(codes[:-1]) + f" or {codes[-1]}" if len(codes) > 1 else codes[0]
 
 
-def _status(status: str, version: str) -> str:
-    meaning = STATUS_CODES.get(status, "unknown status")
+def _status(status: str, version: str, kind: str) -> str:
+    meaning = kinds()[kind].statuses.get(status, "unknown status")
     return f'fee-schedule status {status} in {version}, "{meaning[0].lower()}{meaning[1:]}"'
 
 
@@ -310,7 +312,7 @@ def _check_label(cat: Catalogue, entry: Entry) -> Finding | None:
     if text is None or not mine:
         return None  # nothing to compare with, or a label too general to judge
     shared = mine & stems(text)
-    diagnosis = any(r.codeset == "icd10cm" for r in cat.records(entry.code))
+    diagnosis = any(kinds()[r.kind].diagnosis for r in cat.records(entry.code))
     pool = {} if diagnosis else cat.stems.get(family(entry.code) or "", {})
     better = sorted(
         (-len(mine & theirs), len(theirs - mine), other)

@@ -16,15 +16,12 @@ from functools import cached_property
 import polars as pl
 
 from pipeline.analysis.reference import Reference, stems
+from pipeline.codesets import kind_of, kinds
+from pipeline.codesets.kind import Kind
 from pipeline.config.load import Config
 from pipeline.errors import ConfigError
 from pipeline.store.snapshots import Store
 
-#: Fee-schedule statuses under which Medicare pays nothing for the code itself (bundled,
-#: excluded, not valid for Medicare, reporting only, bundled/excluded, non-covered, statute).
-NOT_PAID = frozenset("BEGIMNPX")
-#: Fee-schedule statuses of deleted codes (D, F) and deleted modifiers (H).
-DELETED = frozenset("DFH")
 #: Code shapes; a code is compared only with codes of its own family.
 FAMILIES = {
     "modifier": re.compile(r"[A-Z0-9]{2}"),
@@ -46,6 +43,8 @@ class Record:
     codeset: str
     version: str
     active: bool
+    #: The code set's kind (`pipeline.codesets`): its statuses' meanings and sets.
+    kind: str
 
 
 SCHEMA = {
@@ -69,17 +68,28 @@ class Catalogue:
         self.editions = {cs: m.version for cs, m in sorted(newest.items())}
         frames = []
         for codeset, m in sorted(newest.items()):
-            frame = normalised(store, config, codeset, m.version)
+            found = normalised(store, config, codeset, m.version)
+            if found is None:
+                continue
+            frame, kind = found
             ended = pl.col("terminated") <= pl.lit(m.effective_date)
-            deleted = pl.col("status").is_in(list(DELETED))
+            deleted = pl.col("status").is_in(sorted(kind.deleted))
             active = ~(ended.fill_null(False) | deleted.fill_null(False))
-            if frame is not None:
-                frames.append(
-                    frame.with_columns(
-                        codeset=pl.lit(codeset), version=pl.lit(m.version), active=active
-                    )
+            frames.append(
+                frame.with_columns(
+                    codeset=pl.lit(codeset),
+                    version=pl.lit(m.version),
+                    active=active,
+                    kind=pl.lit(kind.name),
                 )
-        empty = {**SCHEMA, "codeset": pl.String, "version": pl.String, "active": pl.Boolean}
+            )
+        empty = {
+            **SCHEMA,
+            "codeset": pl.String,
+            "version": pl.String,
+            "active": pl.Boolean,
+            "kind": pl.String,
+        }
         self.frame = pl.concat(frames) if frames else pl.DataFrame(schema=empty)
         self._memo: dict[str, tuple[Record, ...]] = {}
 
@@ -101,7 +111,9 @@ class Catalogue:
 
     def payable(self, code: str) -> bool:
         recs = self.records(code)
-        return any(r.active for r in recs) and not any(r.status in NOT_PAID for r in recs)
+        return any(r.active for r in recs) and not any(
+            r.status in kinds()[r.kind].not_paid for r in recs
+        )
 
     def label(self, code: str) -> str | None:
         """The code in words: ours for CPT codes and Level I modifiers, else the publisher's."""
@@ -117,7 +129,8 @@ class Catalogue:
     def stems(self) -> dict[str, dict[str, frozenset[str]]]:
         """Family -> code -> stems of its text, for every active code a label can match."""
         out: dict[str, dict[str, frozenset[str]]] = {"cpt": {}, "hcpcs": {}, "modifier": {}}
-        rows = self.frame.filter(pl.col("active") & (pl.col("codeset") != "icd10cm"))
+        diagnoses = [name for name, kind in kinds().items() if kind.diagnosis]
+        rows = self.frame.filter(pl.col("active") & ~pl.col("kind").is_in(diagnoses))
         for code, label, short in rows.select("code", "label", "short").iter_rows():
             text = self.ours.get(code) or " ".join(filter(None, (label, short)))
             if (kind := family(code)) in out and text:
@@ -126,30 +139,28 @@ class Catalogue:
         return out
 
 
-def normalised(store: Store, config: Config, codeset: str, version: str) -> pl.DataFrame | None:
-    """One edition as `SCHEMA`; None for code sets keyed by pairs of codes (NCCI)."""
+def normalised(
+    store: Store, config: Config, codeset: str, version: str
+) -> tuple[pl.DataFrame, Kind] | None:
+    """One edition as `SCHEMA`, with its kind; None for kinds without single codes (NCCI)."""
+    try:
+        spec = config.codeset(codeset)
+    except ConfigError:
+        return None
+    kind = kind_of(spec)
+    roles = kind.catalogue_columns(spec)
+    if roles is None:
+        return None
     snapshot = store.get(codeset, version)
     have = {name for name, _ in snapshot.manifest.columns}
-    if codeset == "pfs-rvu" and {"hcpcs", "modifier", "status_code"} <= have:
-        wanted = {"code": "hcpcs", "modifier": "modifier", "status": "status_code"}
-    elif codeset == "icd10cm" and {"code", "long_title"} <= have:
-        wanted = {"code": "code", "label": "long_title"}  # codes are stored without the dot
-    else:
-        try:
-            spec = config.codeset(codeset)
-        except ConfigError:
-            return None
-        if len(spec.key) != 1:
-            return None
-        wanted = {"code": spec.key[0], "xref": "cross_reference"}
-        wanted.update(zip(("label", "short"), spec.descriptors, strict=False))
-        wanted["terminated"] = spec.termination or ""
-    wanted = {name: column for name, column in wanted.items() if column in have}
+    wanted = {role: column for role, column in roles.items() if column in have}
+    if "code" not in wanted:
+        return None
     frame = snapshot.frame(sorted(set(wanted.values())))
     return frame.select(
         pl.col(wanted[n]).cast(t).alias(n) if n in wanted else pl.lit(None, t).alias(n)
         for n, t in SCHEMA.items()
-    )
+    ), kind
 
 
 def family(code: str) -> str | None:

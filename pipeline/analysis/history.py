@@ -16,21 +16,35 @@ import polars as pl
 
 from pipeline.config.load import CodeSetSpec, Config
 from pipeline.diff.changeset import jsonable
-from pipeline.report.render import value
+from pipeline.diff.engine import active
 from pipeline.store.snapshots import Snapshot, Store
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened to the code, as of one edition."""
+    """Something that happened to the code, as of one edition (the report writes the words)."""
 
     version: str
     effective_date: date | None
-    kind: str  # "added", "present", "changed", "discontinued", "reactivated", "dropped"
-    text: str
+    #: "added" (the publisher's add date), "present" (first listed), "unchanged", "changed",
+    #: "discontinued",
+    #: "reactivated" or "dropped" (no longer listed).
+    kind: str
+    #: The termination date, for a code discontinued or listed already terminated.
+    terminated: date | None = None
+    #: For "changed": each compared field that differs, as (field, old, new).
+    changes: tuple[tuple[str, Any, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: jsonable(v) for k, v in self.__dict__.items()}
+        return {
+            "version": self.version,
+            "effective_date": jsonable(self.effective_date),
+            "kind": self.kind,
+            "terminated": jsonable(self.terminated),
+            "changes": [
+                {"field": f, "old": jsonable(o), "new": jsonable(n)} for f, o, n in self.changes
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -51,22 +65,18 @@ class Timeline:
         }
 
 
-def history(store: Store, config: Config, code: str, codeset: str | None = None) -> list[Timeline]:
-    """Every timeline of `code` in the store (or in one code set)."""
-    return histories(store, config, [code], codeset).get(code, [])
-
-
 def histories(
-    store: Store, config: Config, codes: Iterable[str], codeset: str | None = None
+    store: Store, config: Config, codes: Iterable[str], codesets: Sequence[str] | None = None
 ) -> dict[str, list[Timeline]]:
     """Timelines of many codes at once: each snapshot is scanned once, for those codes only."""
     wanted = sorted(set(codes))
-    sets = [codeset] if codeset else sorted({m.codeset for m in store.manifests()})
+    sets = (
+        list(codesets) if codesets is not None else sorted({m.codeset for m in store.manifests()})
+    )
     out: dict[str, list[Timeline]] = {}
     for cid in sets:
         spec = config.codeset(cid)
-        column = spec.key[0]
-        rows = [(s, _rows(s, column, wanted)) for s in store.snapshots(cid)]
+        rows = [(s, _rows(s, spec, wanted)) for s in store.snapshots(cid)]
         keys = sorted(
             {tuple(r[k] for k in spec.key) for _, found in rows for r in found},
             key=lambda k: tuple("" if v is None else str(v) for v in k),
@@ -76,9 +86,15 @@ def histories(
     return out
 
 
-def _rows(snapshot: Snapshot, column: str, codes: list[str]) -> list[dict[str, Any]]:
-    scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(column).is_in(codes))
-    return scan.collect().to_dicts()
+def _rows(snapshot: Snapshot, spec: CodeSetSpec, codes: list[str]) -> list[dict[str, Any]]:
+    """The rows of `codes` in one edition, each with whether it is active there."""
+    names = [name for name, _ in snapshot.manifest.columns]
+    flag = active(spec.termination, names, snapshot.manifest.effective_date).alias(ACTIVE)
+    scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(spec.key[0]).is_in(codes))
+    return scan.with_columns(flag).collect().to_dicts()
+
+
+ACTIVE = "__active"
 
 
 def _timeline(
@@ -93,50 +109,31 @@ def _timeline(
         record = next((r for r in found if tuple(r[k] for k in spec.key) == key), None)
         if record is None:
             if previous is not None:
-                events.append(Event(m.version, m.effective_date, "dropped", "no longer listed"))
+                events.append(Event(m.version, m.effective_date, "dropped"))
             previous, was_active = None, False
             continue
-        active = _active(spec, record, m.effective_date)
+        is_active = bool(record[ACTIVE])
         ended = record.get(spec.termination) if spec.termination else None
         if previous is None:
             if not events and record.get("add_date"):
-                events.append(
-                    Event(
-                        "",
-                        record["add_date"],
-                        "added",
-                        f"added {record['add_date']} (publisher's add date)",
-                    )
-                )
-            state = "listed" if active else f"listed, already terminated {ended}"
-            events.append(Event(m.version, m.effective_date, "present", state))
-        elif was_active and not active:
+                events.append(Event("", record["add_date"], "added"))
             events.append(
-                Event(
-                    m.version, m.effective_date, "discontinued", f"discontinued: terminated {ended}"
-                )
+                Event(m.version, m.effective_date, "present", None if is_active else ended)
             )
-        elif not was_active and active:
-            events.append(Event(m.version, m.effective_date, "reactivated", "active again"))
+        elif was_active and not is_active:
+            events.append(Event(m.version, m.effective_date, "discontinued", ended))
+        elif not was_active and is_active:
+            events.append(Event(m.version, m.effective_date, "reactivated"))
         else:
             changes = _changes(spec, previous, record)
-            kind = "changed" if changes else "present"
-            events.append(Event(m.version, m.effective_date, kind, changes or "unchanged"))
-        previous, was_active = record, active
+            kind = "changed" if changes else "unchanged"
+            events.append(Event(m.version, m.effective_date, kind, changes=changes))
+        previous, was_active = record, is_active
     return Timeline(codeset=spec.id, title=spec.title, key=label, events=tuple(events))
 
 
-def _active(spec: CodeSetSpec, record: dict[str, Any], effective: date) -> bool:
-    if spec.termination is None or record.get(spec.termination) is None:
-        return True
-    return bool(record[spec.termination] > effective)
-
-
-def _changes(spec: CodeSetSpec, old: dict[str, Any], new: dict[str, Any]) -> str:
-    columns = spec.compared_columns([c for c in new if c in old])
-    parts = [
-        f"{c.replace('_', ' ')}: {value(old[c])} → {value(new[c])}"
-        for c in columns
-        if old[c] != new[c]
-    ]
-    return "; ".join(parts)
+def _changes(
+    spec: CodeSetSpec, old: dict[str, Any], new: dict[str, Any]
+) -> tuple[tuple[str, Any, Any], ...]:
+    columns = spec.compared_columns([c for c in new if c in old and c != ACTIVE])
+    return tuple((c, old[c], new[c]) for c in columns if old[c] != new[c])

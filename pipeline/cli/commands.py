@@ -12,8 +12,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,11 +30,8 @@ from pipeline.cli.terminal import (
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
-    from pipeline.analysis.cycle import Analysis
-    from pipeline.config.load import Config
     from pipeline.impact.severity import Severity
-    from pipeline.impact.watchlist import Watchlist
-    from pipeline.store.snapshots import Store
+    from pipeline.project.project import Project
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_ERROR = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,8 +70,7 @@ def watchlist_option(func: F) -> F:
 
 @dataclass
 class Context:
-    config_path: Path
-    config_given: bool
+    config_path: Path | None
     store_dir: str | None
     out_dir: Path
     #: 0 quiet, 1 normal, 2 verbose.
@@ -87,41 +81,11 @@ class Context:
         if self.verbosity >= level:
             click.echo(text)
 
-    def config(self) -> Config:
-        from pipeline.config.load import Config, load_config
+    def project(self, watchlist: Path | None = None) -> Project:
+        """The project of --config / --store / --out (and --watchlist, where a command has it)."""
+        from pipeline.project.project import Project
 
-        if not self.config_path.exists() and not self.config_given:
-            return Config(path=None, codesets={})
-        return load_config(self.config_path)
-
-    def store(self) -> Store:
-        """The store named by --store, else the configuration's `store`, else ./snapshots."""
-        from pipeline.store.remote import open_store
-
-        if self.store_dir is not None:
-            return open_store(self.store_dir)
-        return open_store(self.config().store or "snapshots")
-
-    def watchlist(self, path: Path | None) -> Watchlist:
-        """The watchlist given on the command line, else the configured one, else none."""
-        from pipeline.impact.watchlist import EMPTY, load_watchlist
-
-        path = path or self.config().watchlist
-        return load_watchlist(path) if path else EMPTY
-
-
-def handle_errors(func: F) -> F:
-    """Turn a `PipelineError` into one line on stderr and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PipelineError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_ERROR)
-
-    return wrapper  # type: ignore[return-value]
+        return Project.open(self.config_path, self.store_dir, self.out_dir, watchlist)
 
 
 class CodesetGroup(click.Group):
@@ -139,6 +103,9 @@ class CodesetGroup(click.Group):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
+        except PipelineError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
         except click.exceptions.Abort:
             click.echo("error: aborted", err=True)
             sys.exit(EXIT_ERROR)
@@ -190,8 +157,7 @@ def cli(
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other")
     ctx.obj = Context(
-        config_path=config_path or Path("codesets.toml"),
-        config_given=config_path is not None,
+        config_path=config_path,
         store_dir=store_dir,
         out_dir=out_dir,
         verbosity=0 if quiet else 2 if verbose else 1,
@@ -216,7 +182,6 @@ def cli(
 )
 @lock_timeout_option
 @click.pass_obj
-@handle_errors
 def ingest(
     obj: Context,
     codeset: str,
@@ -229,32 +194,14 @@ def ingest(
     """Read SOURCE (a release file or zip) and store it as CODESET edition VERSION.
 
     The reader is the configured one, or detected from the file's content."""
-    from pipeline.codesets.builtin import infer_effective
-    from pipeline.errors import ConfigError
-    from pipeline.project.ingest import ingest as do_ingest
-    from pipeline.spec import check_name
-    from pipeline.store.lock import store_lock
-
-    spec = obj.config().codeset(codeset)
-    check_name(version, "version label")
-    configured = {e.version: e for e in spec.editions}
-    inferred = infer_effective(codeset, version, source.name)
-    if effective is not None:
-        when: date = effective.date()
-    elif version in configured:
-        when = configured[version].effective
-    elif inferred is not None:
-        when = inferred
-    else:
-        raise ConfigError(
-            f"{codeset} {version}: give --effective YYYY-MM-DD (the label does not imply a date)"
-        )
-    note = configured[version].note if version in configured else None
-    store = obj.store()
-    with store_lock(store.root, lock_timeout):
-        result = do_ingest(
-            store, spec, source, version, when, note, allow_mass_change=allow_mass_change
-        )
+    result = obj.project().ingest(
+        codeset,
+        source,
+        version,
+        effective.date() if effective is not None else None,
+        allow_mass_change=allow_mass_change,
+        lock_timeout=lock_timeout,
+    )
     click.echo(result.message)
 
 
@@ -264,15 +211,17 @@ def ingest(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_obj
-@handle_errors
 def list_(obj: Context, codeset: str | None, fmt: str) -> None:
     """List stored editions (of one CODESET, or all)."""
-    manifests = obj.store().manifests(codeset)
+    project = obj.project()
+    if codeset is not None:
+        project.spec(codeset)
+    manifests = project.store.manifests(codeset)
     if fmt == "json":
         click.echo(json.dumps([m.to_dict() for m in manifests], indent=2, ensure_ascii=False))
         return
     if not manifests:
-        click.echo(f"no snapshots in {obj.store()}")
+        click.echo(f"no snapshots in {project.store}")
         return
     rows = [
         (m.codeset, m.version, m.effective_date.isoformat(), f"{m.rows:,}", m.source.name)
@@ -293,12 +242,19 @@ def list_(obj: Context, codeset: str | None, fmt: str) -> None:
     default="text",
     show_default=True,
 )
+@watchlist_option
 @click.pass_obj
-@handle_errors
-def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str) -> None:
-    """Show what changed between two stored editions of CODESET."""
-    analysis = _analyse(obj, codeset, old, new)
-    cs = analysis.changes
+def diff(
+    obj: Context,
+    codeset: str,
+    old: str | None,
+    new: str | None,
+    fmt: str,
+    watchlist_path: Path | None,
+) -> None:
+    """Show what changed between two stored editions of CODESET (the same cycle `run`
+    reports, judged against the watchlist)."""
+    analysis = obj.project(watchlist_path).cycle(codeset, old, new)
     if fmt == "json":
         from pipeline.report.render import cycle_json
 
@@ -308,7 +264,7 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
 
         click.echo(render_cycle(analysis)["md"], nl=False)
     else:
-        click.echo(change_summary(cs, is_terminal(sys.stdout)))
+        click.echo(change_summary(analysis.changes, is_terminal(sys.stdout)))
 
 
 @cli.command()
@@ -319,7 +275,6 @@ def diff(obj: Context, codeset: str, old: str | None, new: str | None, fmt: str)
 @markdown_limit_option
 @lock_timeout_option
 @click.pass_obj
-@handle_errors
 def report(
     obj: Context,
     codeset: str,
@@ -330,18 +285,11 @@ def report(
     lock_timeout: float,
 ) -> None:
     """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
-    from pipeline.analysis.audit import audit as do_audit
-    from pipeline.report.render import cycle_stem, write_cycle, write_index
-    from pipeline.store.lock import store_lock
+    from pipeline.report.render import cycle_stem
 
-    store = obj.store()
-    watchlist = obj.watchlist(watchlist_path)
-    with store_lock(store.root, lock_timeout):
-        analysis = _analyse(obj, codeset, old, new, watchlist)
-        cs = analysis.changes
-        checked = do_audit(watchlist, store, obj.config()) if watchlist else None
-        write_cycle(analysis, obj.out_dir, markdown_limit, checked)
-        write_index(obj.out_dir)
+    project = obj.project(watchlist_path)
+    analysis, _ = project.report(codeset, old, new, markdown_limit, lock_timeout)
+    cs = analysis.changes
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
     click.echo(f"{counts_line(cs)}\nwrote {stem}.html, .md, .json and {obj.out_dir}/index.html")
 
@@ -363,7 +311,6 @@ def report(
 @markdown_limit_option
 @lock_timeout_option
 @click.pass_obj
-@handle_errors
 def run(
     obj: Context,
     allow_mass_change: bool,
@@ -379,17 +326,14 @@ def run(
     from pipeline.project.run import run as do_run
 
     started = time.monotonic()
-    config = obj.config()
-    if not config.codesets:
-        raise PipelineError(f"{obj.config_path}: no code sets configured")
+    project = obj.project(watchlist_path)
+    if not project.config.codesets:
+        raise PipelineError(f"{obj.config_path or 'codesets.toml'}: no code sets configured")
     progress = Progress()
     result = do_run(
-        config,
-        obj.store(),
-        obj.out_dir,
+        project,
         allow_mass_change=allow_mass_change,
         lock_timeout=lock_timeout,
-        watchlist=obj.watchlist(watchlist_path),
         progress=progress,
         status=progress.note,
         markdown_limit=markdown_limit,
@@ -410,12 +354,14 @@ def run(
     )
     obj.say(f"took {time.monotonic() - started:.1f} s", 2)
     if fail_on is not None:
+        from pipeline.report.render import item_sentences
+
         hits = [i for a in result.new_analyses for i in a.impact.at_least(fail_on)]
         if hits:
-            cycles = sorted({f"{i.codeset} {i.cycle}" for i in hits})
+            cycles = sorted({f"{i.codeset} {i.old_version} → {i.new_version}" for i in hits})
             click.echo(
                 f"fail-on {fail_on}: {len(hits)} item(s) at {fail_on} or worse in "
-                f"{', '.join(cycles)} (e.g. {hits[0].code}: {hits[0].message})",
+                f"{', '.join(cycles)} (e.g. {hits[0].code}: {item_sentences(hits[0])[0]})",
                 err=True,
             )
             sys.exit(EXIT_FAIL_ON)
@@ -423,7 +369,6 @@ def run(
 
 @cli.command()
 @click.pass_obj
-@handle_errors
 def verify(obj: Context) -> None:
     """Re-hash every snapshot against its manifest and check the reports against the store.
 
@@ -431,7 +376,7 @@ def verify(obj: Context) -> None:
     are mentioned but are not damage."""
     from pipeline.project.verify import verify as do_verify
 
-    result = do_verify(obj.store(), obj.out_dir)
+    result = do_verify(obj.project().store, obj.out_dir)
     for notice in result.notices:
         click.echo(f"note: {notice}")
     for problem in result.problems:
@@ -450,17 +395,22 @@ def verify(obj: Context) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@watchlist_option
 @click.pass_obj
-@handle_errors
-def history(obj: Context, code: str, codeset: str | None, fmt: str) -> None:
-    """Show CODE's timeline across every stored edition: added, changed, discontinued."""
-    from pipeline.analysis.history import history as do_history
+def history(
+    obj: Context, code: str, codeset: str | None, fmt: str, watchlist_path: Path | None
+) -> None:
+    """Show CODE's timeline across every stored edition: added, changed, discontinued.
 
-    timelines = do_history(obj.store(), obj.config(), code.upper(), codeset)
+    Exit 1 when no stored edition lists CODE."""
+    code = code.strip().upper()
+    timelines = obj.project(watchlist_path).history(code, codeset)
     if fmt == "json":
         click.echo(json.dumps([t.to_dict() for t in timelines], indent=2, ensure_ascii=False))
-        return
-    click.echo(timeline_text(code, timelines))
+    else:
+        click.echo(timeline_text(code, timelines))
+    if not timelines:
+        sys.exit(EXIT_FAIL_ON)
 
 
 @cli.command()
@@ -473,36 +423,20 @@ def history(obj: Context, code: str, codeset: str | None, fmt: str) -> None:
     show_default=True,
 )
 @click.pass_obj
-@handle_errors
 def audit(obj: Context, watchlist_path: Path | None, fmt: str) -> None:
     """Check the watchlist against the newest editions: codes that do not exist, that
     Medicare does not pay, that were discontinued, listed twice, or mislabelled."""
-    from pipeline.analysis.audit import audit as do_audit
     from pipeline.report.render import render_audit
 
-    watchlist = obj.watchlist(watchlist_path)
-    if not watchlist:
+    result = obj.project(watchlist_path).audit()
+    if result is None:
         raise PipelineError(
             "no watchlist: give --watchlist FILE or [watchlist] in the configuration"
         )
-    result = do_audit(watchlist, obj.store(), obj.config())
     if fmt in ("json", "md"):
         click.echo(render_audit(result)[fmt], nl=False)
         return
     click.echo(audit_text(result))
-
-
-def _analyse(
-    obj: Context, codeset: str, old: str | None, new: str | None, watchlist: Watchlist | None = None
-) -> Analysis:
-    from pipeline.analysis.cycle import analyse
-    from pipeline.impact.watchlist import EMPTY
-    from pipeline.project.run import pick_cycle
-
-    config = obj.config()
-    spec = config.codeset(codeset)
-    old_snap, new_snap = pick_cycle(obj.store(), codeset, old, new)
-    return analyse(spec, old_snap, new_snap, watchlist or EMPTY, config.severity)
 
 
 def main() -> None:

@@ -70,6 +70,8 @@ def change_summary(cs: ChangeSet, tty: bool) -> str:
 
 def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
     """`codeset history`: each timeline, edition by edition."""
+    from pipeline.report.render import event_sentence
+
     if not timelines:
         return f"{code}: not in any stored edition"
     lines = []
@@ -77,7 +79,7 @@ def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
         lines.append(f"{t.key} in {t.title} ({t.codeset})")
         for e in t.events:
             when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
-            lines.append(f"  {when:<10} {e.text}")
+            lines.append(f"  {when:<10} {event_sentence(e)}")
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pipeline.codesets.registry import READER_SNIFFERS
+from pipeline.codesets import formats as all_formats
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, is_archive, open_source
 
@@ -22,14 +22,15 @@ Sniffer = Callable[[RawSource], bool]
 
 
 def sniffer(fmt: str) -> Sniffer:
-    module, _, name = READER_SNIFFERS[fmt].partition(":")
+    module, _, name = str(all_formats()[fmt].sniffer).partition(":")
     func: Sniffer = getattr(importlib.import_module(module), name)
     return func
 
 
 def detect(path: Path, member: str | None, candidates: Sequence[str]) -> tuple[str, RawSource]:
     """Open `path` (or the right member of it) and name the reader that recognises it."""
-    formats = [f for f in candidates if f in READER_SNIFFERS] or sorted(READER_SNIFFERS)
+    detectable = sorted(name for name, f in all_formats().items() if f.sniffer)
+    formats = [f for f in candidates if f in detectable] or detectable
     if member is not None or not _is_zip(path):
         raw = open_source(path, member)
         for fmt in formats:

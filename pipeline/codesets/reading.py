@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.codesets.registry import READER_FUNCTIONS
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, open_source
 
@@ -41,7 +40,9 @@ class SourceData:
 
 
 def reader_function(fmt: str) -> Reader:
-    module, _, name = READER_FUNCTIONS[fmt].partition(":")
+    from pipeline.codesets import formats
+
+    module, _, name = formats()[fmt].reader.partition(":")
     func: Reader = getattr(importlib.import_module(module), name)
     return func
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.codesets.registry import READER_OPTIONS
+from pipeline.codesets import builtin, kinds, reader_options
 from pipeline.errors import ConfigError
 from pipeline.impact.severity import RULES, SEVERITIES, SeverityRules
 from pipeline.spec import CodeSetSpec, Edition, GuardLimits, ReaderSpec, check_name
@@ -33,16 +33,15 @@ class Config:
 
     def codeset(self, codeset_id: str) -> CodeSetSpec:
         """The configured code set, else the built-in one of that id."""
-        from pipeline.codesets.builtin import BUILTIN
-
-        spec = self.codesets.get(codeset_id) or BUILTIN.get(codeset_id)
+        spec = self.codesets.get(codeset_id) or builtin().get(codeset_id)
         if spec is None:
-            known = ", ".join(sorted(set(self.codesets) | set(BUILTIN)))
+            known = ", ".join(sorted(set(self.codesets) | set(builtin())))
             raise ConfigError(f"unknown code set {codeset_id!r} (known: {known})")
         return spec
 
 
 _CODESET_KEYS = {
+    "kind",
     "title",
     "publisher",
     "key",
@@ -132,9 +131,8 @@ def _parse_severity(body: Any, where: str) -> SeverityRules:
 
 
 def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
-    """A code-set table; for a built-in id every field is optional and overrides the built-in."""
-    from pipeline.codesets.builtin import BUILTIN
-
+    """A code-set table; for a built-in id, or a table that names a built-in kind, every
+    field is optional and overrides the kind's built-in code set."""
     try:
         check_name(cid, "code-set id")
     except ConfigError as exc:
@@ -142,8 +140,15 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
     if not isinstance(body, dict):
         raise ConfigError(f"{where}: must be a table")
     _no_unknown(body, _CODESET_KEYS, where)
-    builtin = BUILTIN.get(cid)
-    if builtin is None:
+    start = builtin().get(cid)
+    if "kind" in body:
+        name = _str(body["kind"], f"{where}.kind")
+        if name not in kinds():
+            known = ", ".join(kinds())
+            raise ConfigError(f"{where}.kind: unknown kind {name!r} (known: {known})")
+        kind_spec = kinds()[name].spec
+        start = replace(kind_spec, id=cid) if kind_spec is not None else None
+    if start is None:
         for name in _REQUIRED_CODESET_KEYS:
             if name not in body:
                 raise ConfigError(f"{where}: missing required key {name!r}")
@@ -177,8 +182,10 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
             raise ConfigError(f"{where}: two editions are labelled {ed.version!r}")
         seen.add(ed.version)
     fields["editions"] = tuple(sorted(editions, key=lambda e: (e.effective, e.version)))
-    if builtin is not None:
-        return replace(builtin, **fields)
+    if "kind" in body:
+        fields["kind"] = body["kind"]
+    if start is not None:
+        return replace(start, **fields)
     return CodeSetSpec(id=cid, **fields)
 
 
@@ -198,11 +205,12 @@ def _parse_reader(body: Any, where: str) -> ReaderSpec:
     if not isinstance(body, dict):
         raise ConfigError(f'{where}: must be a table, e.g. {{ format = "delimited" }}')
     fmt = _str(body.get("format", "auto"), f"{where}.format")
-    if fmt not in READER_OPTIONS:
+    options = reader_options()
+    if fmt not in options:
         raise ConfigError(
-            f"{where}.format: unknown reader {fmt!r} (known: {', '.join(sorted(READER_OPTIONS))})"
+            f"{where}.format: unknown reader {fmt!r} (known: {', '.join(sorted(options))})"
         )
-    _no_unknown(body, _READER_KEYS | READER_OPTIONS[fmt], where)
+    _no_unknown(body, _READER_KEYS | options[fmt], where)
     options = {k: v for k, v in body.items() if k not in _READER_KEYS}
     for name, value in options.items():
         _check_option(name, value, f"{where}.{name}")

@@ -20,7 +20,8 @@ so the change set is a complete delta over the compared columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -163,6 +164,8 @@ class ChangeSet:
     schema: SchemaChange = field(default_factory=SchemaChange)
     termination: str | None = None
     display: tuple[str, ...] = ()
+    #: Field changes most paired records share (`uniform_changes`), computed once by the diff.
+    uniform: tuple[UniformChange, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -195,23 +198,6 @@ class ChangeSet:
             out.append(row)
         return out
 
-    def uniform_changes(self, min_share: float = 0.5) -> list[UniformChange]:
-        """Field changes shared by at least `min_share` of the records in both editions."""
-        from collections import Counter
-
-        paired = self.unchanged + len(self.fields)
-        counts = Counter(
-            (c.name, hashable(c.old), hashable(c.new))
-            for changes in self.fields.values()
-            for c in changes
-            if c.name not in self.descriptors
-        )
-        return [
-            UniformChange(name, old, new, n, paired)
-            for (name, old, new), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
-            if n >= 2 and n >= min_share * paired
-        ]
-
     def to_dict(self) -> dict[str, Any]:
         """The whole change set as plain JSON-ready data (the JSON report's schema)."""
         return {
@@ -225,9 +211,30 @@ class ChangeSet:
             "compared_columns": list(self.compared),
             "counts": self.counts,
             **{kind: [_record_dict(r) for r in self.records(kind)] for kind in KINDS},
-            "uniform_changes": [u.to_dict() for u in self.uniform_changes()],
+            "uniform_changes": [u.to_dict() for u in self.uniform],
             "schema_changes": self.schema.to_dict(),
         }
+
+
+def uniform_changes(
+    fields: Mapping[tuple[Any, ...], tuple[FieldChange, ...]],
+    unchanged: int,
+    descriptors: Sequence[str],
+    min_share: float = 0.5,
+) -> tuple[UniformChange, ...]:
+    """Field changes shared by at least `min_share` of the records in both editions."""
+    paired = unchanged + len(fields)
+    counts = Counter(
+        (c.name, hashable(c.old), hashable(c.new))
+        for changes in fields.values()
+        for c in changes
+        if c.name not in descriptors
+    )
+    return tuple(
+        UniformChange(name, old, new, n, paired)
+        for (name, old, new), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
+        if n >= 2 and n >= min_share * paired
+    )
 
 
 def _record_dict(record: Mapping[str, Any]) -> dict[str, Any]:

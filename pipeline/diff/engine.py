@@ -11,12 +11,13 @@ otherwise (see `pipeline.fields`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
-from pipeline.diff.changeset import ChangeSet, EditionInfo, SchemaChange
+from pipeline.diff.changeset import ChangeSet, EditionInfo, SchemaChange, uniform_changes
 from pipeline.diff.fields import field_changes
 from pipeline.errors import PipelineError
 from pipeline.spec import CodeSetSpec
@@ -123,6 +124,16 @@ def _diff(
     removed = rows(old, gone[_ROW]).with_columns(pl.lit("removed").alias("reason"))
     deleted = pl.concat([discontinued, removed], how="diagonal_relaxed").sort(key)
     paired = pl.concat([changed, ended, resumed]).sort(f"{_ROW}{_OLD}")
+    fields = field_changes(
+        old[paired[f"{_ROW}{_OLD}"]],
+        new[paired[f"{_ROW}{_NEW}"]],
+        key,
+        compared,
+        spec.descriptors,
+        in_key_order=in_order,
+    )
+    unchanged = aligned.paired - changed.height - ended.height - resumed.height
+    descriptors = tuple(d for d in spec.descriptors if d in compared)
     return ChangeSet(
         codeset=spec.id,
         title=spec.title,
@@ -130,7 +141,7 @@ def _diff(
         old=old_info,
         new=new_info,
         key=tuple(key),
-        descriptors=tuple(d for d in spec.descriptors if d in compared),
+        descriptors=descriptors,
         compared=tuple(compared),
         added=rows(new, fresh[_ROW]),
         deleted=deleted,
@@ -138,18 +149,12 @@ def _diff(
         reactivated=rows(new, resumed[f"{_ROW}{_NEW}"]),
         interim=rows(new, new_only.filter(~pl.col(_ACTIVE))[_ROW]),
         purged=rows(old, old_only.filter(~pl.col(_ACTIVE))[_ROW]),
-        unchanged=aligned.paired - changed.height - ended.height - resumed.height,
-        fields=field_changes(
-            old[paired[f"{_ROW}{_OLD}"]],
-            new[paired[f"{_ROW}{_NEW}"]],
-            key,
-            compared,
-            spec.descriptors,
-            in_key_order=in_order,
-        ),
+        unchanged=unchanged,
+        fields=fields,
         schema=schema,
         termination=spec.termination if spec.termination in common else None,
         display=tuple(c for c in (spec.display or spec.descriptors) if c in common),
+        uniform=uniform_changes(fields, unchanged, descriptors),
     )
 
 
@@ -282,13 +287,17 @@ def _differs(
     )
 
 
+def active(termination: str | None, columns: Sequence[str], effective: date) -> pl.Expr:
+    """The one definition of an active record: not terminated on or before its edition's
+    effective date (a code set without a termination column has only active records)."""
+    if termination is None or termination not in columns:
+        return pl.lit(True)
+    return pl.col(termination).is_null() | (pl.col(termination) > pl.lit(effective))
+
+
 def _active(spec: CodeSetSpec, frame: pl.DataFrame, effective: date) -> pl.Series:
-    """A record is active unless terminated on or before its edition's effective date."""
-    column = spec.termination
-    if column is None or column not in frame.columns:
-        return pl.repeat(True, frame.height, eager=True, dtype=pl.Boolean)
-    expr = pl.col(column).is_null() | (pl.col(column) > pl.lit(effective))
-    return frame.select(expr).to_series()
+    flag = active(spec.termination, frame.columns, effective).alias(_ACTIVE)
+    return frame.with_columns(flag)[_ACTIVE]
 
 
 def _schema_change(old: pl.DataFrame, new: pl.DataFrame) -> SchemaChange:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import polars as pl
+
 from pipeline.errors import InputError
 
 COLUMNS = ("code", "modifier", "label", "annual_units", "units_per_day", "notes")
@@ -88,6 +90,18 @@ class Watchlist:
 
     def watched_codes(self) -> set[str]:
         return {e.code for e in self.codes}
+
+    def matches(self, code: pl.Expr) -> pl.Expr:
+        """A polars condition: `code` is a watched code or inside a watched range, so that
+        a change set is cut down to the clinic's rows before any row becomes a dict."""
+        condition = code.is_in(sorted(self.watched_codes()))
+        for entry in self.ranges:
+            condition = condition | (
+                (code.str.len_chars() == len(entry.code))
+                & (code.str.slice(0, 1).str.contains("^[0-9]") == entry.code[:1].isdigit())
+                & code.is_between(pl.lit(entry.code), pl.lit(entry.range_end))
+            )
+        return condition
 
     def label(self, code: str) -> str | None:
         """The clinic's first label for `code`."""

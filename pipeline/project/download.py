@@ -24,7 +24,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from pipeline import __version__
-from pipeline.errors import PipelineError
+from pipeline.errors import DownloadError
 from pipeline.store.snapshots import TMP_PREFIX, file_digest, write_atomically
 
 USER_AGENT = f"codeset-pipeline/{__version__}"
@@ -38,10 +38,6 @@ _HTML_STARTS = (b"<!doctype html", b"<html")
 Progress = Callable[[int, int | None], None]
 #: What the state file keeps per URL (named like the `FetchResult` fields they fill).
 _STATE_KEYS = ("etag", "last_modified", "sha256", "bytes")
-
-
-class DownloadError(PipelineError):
-    """A release file that could not be fetched, or whose download failed verification."""
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from pipeline.errors import PipelineError
+from pipeline.errors import MassChangeError
 from pipeline.spec import GuardLimits
 from pipeline.store.snapshots import Snapshot
-
-
-class MassChangeError(PipelineError):
-    """An edition shrinks or deletes more than the code set's limits allow."""
 
 
 def check_mass_change(

@@ -7,31 +7,26 @@ Output is deterministic: the same snapshots give byte-identical reports.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from pipeline.analysis.audit import KINDS, Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.codesets import kinds
 from pipeline.codesets.hcpcs.reconcile import AGREEING, REASONS
-from pipeline.codesets.pfs.pprrvu import STATUS_CODES
 from pipeline.diff.changeset import ChangeSet, jsonable
-from pipeline.report.sections import Section, build_sections, full_lists
-from pipeline.store.snapshots import TMP_PREFIX, write_atomically
+from pipeline.report.escape import markdown_code, markdown_escape, markdown_url, terminal_text
+from pipeline.report.escape import text as value
+from pipeline.report.sections import Section, build_sections
 
 FORMATS = ("html", "md", "json")
-#: Characters that make inline Markdown (emphasis, code, links, tables, strike-through).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-#: HTML-significant characters become entities, so no raw HTML reaches the page.
-_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9]):/|www\.|@(?=[a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -55,17 +50,6 @@ class CycleEntry:
 
 def cycle_stem(old_version: str, new_version: str) -> str:
     return f"{old_version}_to_{new_version}"
-
-
-def value(v: Any) -> str:
-    """How a field value reads in a report: blanks shown as an em dash."""
-    if v is None or v == "":
-        return "—"
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return str(v)
-    return str(v)
 
 
 def number(n: int) -> str:
@@ -120,23 +104,31 @@ def label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def markdown_escape(text: Any) -> str:
-    """Neutralise Markdown and raw HTML in data, so a descriptor can never become markup."""
-    s = value(text) if not isinstance(text, str) else text
-    s = s.replace("\r", " ").replace("\n", " ")
-    s = _MD_SPECIAL.sub(r"\\\1", s)
-    for char, entity in _MD_ENTITIES.items():
-        s = s.replace(char, entity)
-    # GitHub turns bare URLs, www. names and e-mail addresses into links: a zero-width
-    # space keeps them text.
-    return _MD_AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200b" + m.group(0)[-1], s)
+def _markdown_finalize(v: Any) -> Any:
+    return v if isinstance(v, Markup) else markdown_escape(v)
+
+
+def _terminal_finalize(v: Any) -> Any:
+    return terminal_text(v)
+
+
+#: Target -> how every `{{ ... }}` of its templates is escaped (see `escape.py`).
+_FINALIZE = {"html": None, "md": _markdown_finalize, "text": _terminal_finalize}
 
 
 @cache
-def environment() -> Environment:
+def environment(target: str = "html") -> Environment:
+    """The Jinja environment of one target: `html` (also the Atom feed), `md` or `text`.
+
+    HTML is autoescaped; Markdown is autoescaped too (so macros return markup) and every
+    value is first Markdown-escaped by `finalize`; terminal text has control characters
+    stripped. Templates are named for their target (`cycle.html`, `cycle.md`), and the
+    target-neutral sentence macros (`_sentences.txt`) compile once per target.
+    """
     env = Environment(
         loader=PackageLoader("pipeline.report"),
-        autoescape=select_autoescape(["html", "xml"]),
+        autoescape=target in ("html", "md"),
+        finalize=_FINALIZE[target],
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
@@ -148,6 +140,8 @@ def environment() -> Environment:
         plural=plural,
         label=label,
         md=markdown_escape,
+        code=markdown_code,
+        url=markdown_url,
         money=money,
         signed_money=signed_money,
         percent=percent,
@@ -170,7 +164,7 @@ def _view(cs: ChangeSet, sections: Mapping[str, Section]) -> dict[str, Any]:
         "counts": cs.counts,
         "shown": shown,
         "sec": sections,
-        "uniform": cs.uniform_changes(),
+        "uniform": cs.uniform,
         "termination": cs.termination,
         "key_text": cs.key_label,
     }
@@ -180,7 +174,6 @@ def render_cycle(
     analysis: Analysis,
     markdown_limit: int = MARKDOWN_LIMIT,
     html_rows: int = HTML_ROWS,
-    audit: Audit | None = None,
     sections: Mapping[str, Section] | None = None,
 ) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension.
@@ -193,7 +186,7 @@ def render_cycle(
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     common: dict[str, Any] = {"a": analysis, "verification": analysis.verification}
-    common |= {"audit": audit, "audit_titles": AUDIT_PHRASES, "statuses": STATUS_CODES}
+    common |= {"statuses": kinds()[analysis.kind].statuses}
     common |= {"reasons": REASONS, "agreeing": AGREEING}
     if sections is None:
         sections = build_sections(cs, analysis.watched, html_rows, stem)
@@ -207,7 +200,7 @@ def render_cycle(
 
 def _fitting_markdown(analysis: Analysis, limit: int, stem: str, common: Mapping[str, Any]) -> str:
     """The Markdown report with as many rows per section as fit in `limit` bytes."""
-    template = environment().get_template("cycle.md")
+    template = environment("md").get_template("cycle.md")
     cs = analysis.changes
     rows = _MARKDOWN_ROWS
     while True:
@@ -225,61 +218,6 @@ def _fitting_markdown(analysis: Analysis, limit: int, stem: str, common: Mapping
 
 def cycle_json(analysis: Analysis) -> str:
     return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
-
-
-def write_cycle(
-    analysis: Analysis,
-    out_dir: Path,
-    markdown_limit: int = MARKDOWN_LIMIT,
-    audit: Audit | None = None,
-) -> list[Path]:
-    """Write a cycle's reports under `out_dir/<codeset>/`, with the full lists of capped
-    sections beside them; return the files that changed."""
-    cs = analysis.changes
-    stem = cycle_stem(cs.old.version, cs.new.version)
-    folder = out_dir / cs.codeset
-    sections = build_sections(cs, analysis.watched, HTML_ROWS, stem)
-    reports = render_cycle(analysis, markdown_limit, audit=audit, sections=sections)
-    files = {f"{stem}.{ext}": text.encode("utf-8") for ext, text in reports.items()}
-    files |= full_lists(cs, sections)
-    written = []
-    for name, data in files.items():
-        if write_atomically(folder / name, data):
-            written.append(folder / name)
-    return written
-
-
-def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
-    """Every cycle report under `out_dir`, newest first (by the new edition's date)."""
-    entries = []
-    for path in sorted(out_dir.glob("*/*_to_*.json")):
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            entries.append(
-                CycleEntry(
-                    codeset=raw["codeset"],
-                    title=raw["title"],
-                    old_version=raw["from"]["version"],
-                    new_version=raw["to"]["version"],
-                    old_date=date.fromisoformat(raw["from"]["effective_date"]),
-                    new_date=date.fromisoformat(raw["to"]["effective_date"]),
-                    counts=raw["counts"],
-                    severity=raw.get("impact", {}).get("counts", {}),
-                )
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not a cycle report of ours
-    return sorted(
-        entries, key=lambda e: (e.new_date, e.old_date, e.codeset, e.new_version), reverse=True
-    )
-
-
-def _audit_counts(path: Path) -> dict[str, int] | None:
-    try:
-        counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["counts"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return counts
 
 
 def render_index(
@@ -300,7 +238,7 @@ def render_index(
             audit=audit,
             audit_titles=AUDIT_PHRASES,
         ),
-        "md": env.get_template("index.md").render(entries=entries, groups=groups),
+        "md": environment("md").get_template("index.md").render(entries=entries, groups=groups),
         "xml": env.get_template("feed.xml").render(
             entries=entries,
             feed_id=_urn("feed"),
@@ -385,43 +323,17 @@ def index_json(entries: Sequence[CycleEntry]) -> str:
     return json.dumps({"schema_version": 1, "cycles": cycles}, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_index(out_dir: Path) -> list[Path]:
-    """Rebuild the index (HTML, Markdown, JSON) and `feed.xml` from the cycle reports present."""
-    written = []
-    entries = read_cycle_entries(out_dir)
-    histories = sorted(p.stem for p in (out_dir / "history").glob("*.html"))
-    audit = _audit_counts(out_dir / "audit.json")
-    rendered = {**render_index(entries, histories, audit), "json": index_json(entries)}
-    for ext, text in rendered.items():
-        path = out_dir / ("feed.xml" if ext == "xml" else f"index.{ext}")
-        if write_atomically(path, text.encode("utf-8")):
-            written.append(path)
-    return written
-
-
-def remove_stale_report_temporaries(out_dir: Path) -> list[Path]:
-    """Delete half-written report files left by an interrupted run."""
-    if not out_dir.is_dir():
-        return []
-    stale = [p for p in out_dir.rglob(f"{TMP_PREFIX}*") if p.is_file()]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
-
-
-def write_histories(
-    timelines: Mapping[str, Sequence[Any]], labels: Mapping[str, str], out_dir: Path
-) -> list[Path]:
-    """One page per watched code under `out_dir/history/`, which cycle reports link to."""
-    env = environment()
-    template = env.get_template("history.html")
-    written = []
-    for code in sorted(labels):
-        html = template.render(code=code, label=labels[code], timelines=timelines.get(code, []))
-        path = out_dir / "history" / f"{code}.html"
-        if write_atomically(path, html.encode("utf-8")):
-            written.append(path)
-    return written
+def render_histories(
+    timelines: Mapping[str, Sequence[Any]], labels: Mapping[str, str]
+) -> dict[str, str]:
+    """One page per watched code (`<CODE>.html`), which cycle reports link to."""
+    template = environment().get_template("history.html")
+    return {
+        f"{code}.html": template.render(
+            code=code, label=labels[code], timelines=timelines.get(code, [])
+        )
+        for code in sorted(labels)
+    }
 
 
 AUDIT_TITLES = {
@@ -459,15 +371,18 @@ def render_audit(audit: Audit) -> dict[str, str]:
     view = {"audit": audit, "groups": groups, "explain": explain}
     return {
         "html": env.get_template("audit.html").render(view),
-        "md": env.get_template("audit.md").render(view),
+        "md": environment("md").get_template("audit.md").render(view),
         "json": json.dumps(audit.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n",
     }
 
 
-def write_audit(audit: Audit, out_dir: Path) -> list[Path]:
-    written = []
-    for ext, text in render_audit(audit).items():
-        path = out_dir / f"audit.{ext}"
-        if write_atomically(path, text.encode("utf-8")):
-            written.append(path)
-    return written
+def item_sentences(item: Any) -> tuple[str, str]:
+    """An impact item's "what changed" and "what to do", as terminal text."""
+    module = environment("text").get_template("_sentences.txt").module
+    return str(module.what(item)), str(module.todo(item))  # type: ignore[attr-defined]
+
+
+def event_sentence(event: Any) -> str:
+    """A history event in words, as terminal text."""
+    module = environment("text").get_template("_sentences.txt").module
+    return str(module.event(event))  # type: ignore[attr-defined]

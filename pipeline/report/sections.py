@@ -47,7 +47,7 @@ def build_sections(
         files = _files(stem, kind) if shown.height < frame.height else ()
         out[kind] = Section(kind, cs.records_of(shown), frame.height, files)
     changed = _capped(cs.changed, cs.key, watched, cap)
-    uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in cs.uniform_changes()}
+    uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in cs.uniform}
     totals = _field_totals(cs, uniform)
     pairs = _pairs(cs, cs.records_of(changed), uniform)
     for kind in FIELD_KINDS:
@@ -130,7 +130,7 @@ def _field_totals(cs: ChangeSet, uniform: set[tuple[Any, ...]]) -> dict[str, int
 
 def _field_frame(cs: ChangeSet, kind: str) -> pl.DataFrame:
     """Field changes in long form: the key, the field, old and new (as text)."""
-    uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in cs.uniform_changes()}
+    uniform = {(u.name, hashable(u.old), hashable(u.new)) for u in cs.uniform}
     rows = []
     for key in sorted(_changed_keys(cs), key=lambda k: tuple(str(v) for v in k)):
         for change in cs.fields.get(key, ()):

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.codesets.pfs.vocabulary import PAYABLE
 from pipeline.impact.watchlist import Watchlist
 
 CENT = Decimal("0.01")
@@ -26,8 +27,6 @@ COLUMNS = (
     "facility_total",
     "conversion_factor",
 )
-#: Status codes under which Medicare pays the code under the fee schedule.
-PAYABLE = frozenset({"A", "R", "T"})
 
 
 def national_payment(total_rvu: Decimal | None, factor: Decimal | None) -> Decimal | None:

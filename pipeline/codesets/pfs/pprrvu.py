@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pipeline.codesets.pfs.vocabulary import STATUS_CODES
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
 from pipeline.sources.coerce import LINE
@@ -85,29 +86,6 @@ _FILLERS: tuple[tuple[int, int], ...] = (
     *((66, 66), (75, 75), (84, 84), (90, 90), (121, 127)),
     *((141, 141), (145, 145), (148, 151), (158, 158), (165, 165)),
 )
-
-#: Status code -> its meaning, quoted in short from the layout's Attachment A.
-STATUS_CODES: dict[str, str] = {
-    "A": "Active code: paid separately under the physician fee schedule, if covered",
-    "B": "Bundled code: payment always bundled into payment for other services",
-    "C": "Contractors price the code",
-    "D": "Deleted code, effective with the beginning of the year",
-    "E": "Excluded from the physician fee schedule by regulation",
-    "F": "Deleted/discontinued code, not subject to a 90 day grace period",
-    "G": "Not valid for Medicare purposes; Medicare uses another code "
-    "(subject to a 90 day grace period)",
-    "H": "Deleted modifier: the code's TC or 26 component was deleted",
-    "I": "Not valid for Medicare purposes; Medicare uses another code "
-    "(not subject to a 90 day grace period)",
-    "J": "Anesthesia services: no RVUs and no payment amounts",
-    "M": "Measurement code, used for reporting purposes only",
-    "N": "Non-covered service: not covered by Medicare",
-    "P": "Bundled/excluded code: no RVUs and no payment amounts",
-    "R": "Restricted coverage: special coverage instructions apply; if covered, contractor priced",
-    "T": "Injections: paid only if no other physician fee schedule service is billed "
-    "the same date by the same provider",
-    "X": "Statutory exclusion: not in the statutory definition of physician services",
-}
 
 _CSV_HEADER = re.compile(r'(?im)^\s*"?HCPCS"?\s*,\s*"?MOD"?\s*,\s*"?DESCRIPTION"?\s*(,|$)')
 #: A text data record: code, modifier, descriptor, status code, flag, work RVU.

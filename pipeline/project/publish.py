@@ -1,0 +1,119 @@
+"""Publishing: the reports rendered as text, written under the reports directory.
+
+Rendering (`pipeline.report`) returns text; this is the one place that writes it,
+each file atomically and only when its bytes change, so a quiet run touches nothing.
+The index is rebuilt from the cycle reports present, read back from their JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline.analysis.audit import Audit
+from pipeline.analysis.cycle import Analysis
+from pipeline.report.render import (
+    HTML_ROWS,
+    MARKDOWN_LIMIT,
+    CycleEntry,
+    cycle_stem,
+    index_json,
+    render_audit,
+    render_cycle,
+    render_histories,
+    render_index,
+)
+from pipeline.report.sections import build_sections, full_lists
+from pipeline.store.snapshots import TMP_PREFIX, write_atomically
+
+
+def write_files(folder: Path, files: Mapping[str, str | bytes]) -> list[Path]:
+    """Write each file under `folder` atomically; return those whose bytes changed."""
+    written = []
+    for name, data in files.items():
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if write_atomically(folder / name, raw):
+            written.append(folder / name)
+    return written
+
+
+def write_cycle(
+    analysis: Analysis, out_dir: Path, markdown_limit: int = MARKDOWN_LIMIT
+) -> list[Path]:
+    """A cycle's reports under `out_dir/<codeset>/`, with the full lists of capped sections
+    beside them; returns the files that changed."""
+    cs = analysis.changes
+    stem = cycle_stem(cs.old.version, cs.new.version)
+    sections = build_sections(cs, analysis.watched, HTML_ROWS, stem)
+    reports = render_cycle(analysis, markdown_limit, sections=sections)
+    files: dict[str, str | bytes] = {f"{stem}.{ext}": text for ext, text in reports.items()}
+    files |= full_lists(cs, sections)
+    return write_files(out_dir / cs.codeset, files)
+
+
+def write_index(out_dir: Path) -> list[Path]:
+    """Rebuild the index (HTML, Markdown, JSON) and `feed.xml` from the cycle reports present."""
+    entries = read_cycle_entries(out_dir)
+    histories = sorted(p.stem for p in (out_dir / "history").glob("*.html"))
+    audit = _audit_counts(out_dir / "audit.json")
+    rendered = {**render_index(entries, histories, audit), "json": index_json(entries)}
+    return write_files(
+        out_dir,
+        {("feed.xml" if ext == "xml" else f"index.{ext}"): text for ext, text in rendered.items()},
+    )
+
+
+def write_histories(
+    timelines: Mapping[str, Sequence[Any]], labels: Mapping[str, str], out_dir: Path
+) -> list[Path]:
+    return write_files(out_dir / "history", render_histories(timelines, labels))
+
+
+def write_audit(audit: Audit, out_dir: Path) -> list[Path]:
+    return write_files(out_dir, {f"audit.{ext}": t for ext, t in render_audit(audit).items()})
+
+
+def remove_stale_report_temporaries(out_dir: Path) -> list[Path]:
+    """Delete half-written report files left by an interrupted run."""
+    if not out_dir.is_dir():
+        return []
+    stale = [p for p in out_dir.rglob(f"{TMP_PREFIX}*") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
+    """Every cycle report under `out_dir`, newest first (by the new edition's date)."""
+    entries = []
+    for path in sorted(out_dir.glob("*/*_to_*.json")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            entries.append(
+                CycleEntry(
+                    codeset=raw["codeset"],
+                    title=raw["title"],
+                    old_version=raw["from"]["version"],
+                    new_version=raw["to"]["version"],
+                    old_date=date.fromisoformat(raw["from"]["effective_date"]),
+                    new_date=date.fromisoformat(raw["to"]["effective_date"]),
+                    counts=raw["counts"],
+                    severity=raw.get("impact", {}).get("counts", {}),
+                )
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a cycle report of ours
+    return sorted(
+        entries, key=lambda e: (e.new_date, e.old_date, e.codeset, e.new_version), reverse=True
+    )
+
+
+def _audit_counts(path: Path) -> dict[str, int] | None:
+    try:
+        counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["counts"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return counts
