@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint golden install clean fuzz bench
+.PHONY: run test check lint golden install clean fuzz bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/codeset run $(RUN_ARGS)
 
-## Lint, type-check and run the test suite.
+## Lint, type-check and run the whole test suite (what CI runs).
 test: lint
 	$(BIN)/python -m pytest -q
+
+## The fast tier: lint, type-check and every test not marked slow (kill test, fuzzing,
+## browser, object store).
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench

@@ -24,6 +24,8 @@ from pipeline.report.render import CycleEntry
 from tests.browser import launch, missing_chromium, visit
 from tests.conftest import Bundled
 
+pytestmark = pytest.mark.slow
+
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the browser tests need Playwright: pip install playwright"
 )

@@ -26,6 +26,8 @@ from pipeline.project.verify import verify
 from pipeline.store.snapshots import Store
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 TRIALS = 20
 SEED = 20261126
 

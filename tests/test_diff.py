@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -228,3 +229,30 @@ def test_blank_part_of_a_composite_key_matches_itself() -> None:
     assert cs.counts["added"] == cs.counts["deleted"] == 0
     assert list(cs.fields) == [("97140", "GP")]
     assert cs.unchanged == 1
+
+
+def test_a_key_column_that_changed_type_is_one_clear_error(tmp_path: Path) -> None:
+    """A code set whose key was read as a number in one edition and as text in the next
+    cannot be compared: the CLI says so in one line, with no polars traceback."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    (tmp_path / "a.csv").write_text("code,description\n1,one\n2,two\n")
+    (tmp_path / "b.csv").write_text("code,description\n1,one\n2,two\n")
+    config = tmp_path / "codesets.toml"
+    head = '[codesets.own]\ntitle = "Own"\npublisher = "Us"\nkey = ["code"]\n'
+    base = ["--config", str(config), "--store", str(tmp_path / "s"), "--out", str(tmp_path / "r")]
+    runner = CliRunner()
+    for name, version, types in (
+        ("a.csv", "2024", ', types = { code = "int" }'),
+        ("b.csv", "2025", ""),
+    ):
+        config.write_text(head + f'reader = {{ format = "delimited"{types} }}\n')
+        args = [*base, "ingest", "own", str(tmp_path / name), "--version", version]
+        result = runner.invoke(cli, [*args, "--effective", f"{version}-01-01"])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, [*base, "diff", "own"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert "key column 'code' is Int64 in 2024 but String in 2025" in result.output

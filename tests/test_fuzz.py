@@ -14,7 +14,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests import fuzzing
+
+pytestmark = pytest.mark.slow
 
 #: The seeds the bounded run starts from, in order, until the budget runs out (about 4,000
 #: of them on a 2-core machine).

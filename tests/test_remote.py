@@ -21,6 +21,8 @@ from pipeline.project.verify import verify
 from pipeline.store.remote import RemoteStore
 from tests.conftest import REPO, Bundled
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("s3fs", reason="the object-storage tests need s3fs")
 moto_server = pytest.importorskip("moto.server", reason="the object-storage tests need moto")
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.config.load import CodeSetSpec, Config
+from pipeline.config.load import Config
 from pipeline.diff.changeset import jsonable
 from pipeline.diff.engine import active
+from pipeline.spec import CodeSetSpec
 from pipeline.store.snapshots import Snapshot, Store
 
 

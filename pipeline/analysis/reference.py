@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 from pipeline.errors import InputError
 
@@ -142,7 +142,7 @@ def _crosswalk(text: str) -> Iterable[CrosswalkRow]:
             code=start,
             range_end=end,
             replacement=replacement,
-            relation=cast(Relation, relation),
+            relation=relation,
             note=row["note"],
             source=row["source"],
         )

@@ -91,7 +91,7 @@ class Context:
 class CodesetGroup(click.Group):
     """Usage errors, like every other error, are one line on stderr and exit code 2."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

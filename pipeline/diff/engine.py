@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline.diff.changeset import ChangeSet, EditionInfo, SchemaChange, uniform_changes
 from pipeline.diff.fields import field_changes
-from pipeline.errors import PipelineError
+from pipeline.errors import DiffError, PipelineError
 from pipeline.spec import CodeSetSpec
 from pipeline.store.keys import KeyPacking, choose, row_hash
 from pipeline.store.snapshots import HASH_COLUMN, KEY_COLUMN, IndexInfo, Snapshot, row_hash_version
@@ -81,11 +81,17 @@ def _diff(
     stored: _Stored | None,
 ) -> ChangeSet:
     key = list(spec.key)
+    cycle = f"{spec.id} {old_info.version} -> {new_info.version}"
     for side, frame in (("old", old), ("new", new)):
         missing = [k for k in key if k not in frame.columns]
         if missing:
-            raise PipelineError(
-                f"{spec.id}: {side} edition lacks key column(s) {', '.join(missing)}"
+            raise DiffError(f"{cycle}: the {side} edition lacks key column(s) {', '.join(missing)}")
+        retyped_keys = [k for k in key if old.schema.get(k) != new.schema.get(k)]
+        if retyped_keys:
+            k = retyped_keys[0]
+            raise DiffError(
+                f"{cycle}: key column {k!r} is {old.schema[k]} in {old_info.version} but "
+                f"{new.schema[k]} in {new_info.version}; re-ingest both with the same reader types"
             )
     schema = _schema_change(old, new)
     common = [c for c in old.columns if c in new.columns]

@@ -29,8 +29,11 @@ def check_mass_change(
     if previous is None or previous.manifest.rows == 0:
         return
     before = previous.manifest.rows
-    old_keys = previous.frame(list(key))
-    deleted = old_keys.join(new.select(key), on=list(key), how="anti", nulls_equal=True).height
+    # Keys compare as text: a key read as a number before and as text now is the same code.
+    as_text = [pl.col(k).cast(pl.String) for k in key]
+    old_keys = previous.frame(list(key)).select(as_text)
+    new_keys = new.select(as_text)
+    deleted = old_keys.join(new_keys, on=list(key), how="anti", nulls_equal=True).height
     shrink = (before - new.height) / before
     problems = []
     if shrink > limits.max_shrink:

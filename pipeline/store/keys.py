@@ -134,7 +134,7 @@ def _packing(key: Sequence[str], stats: Sequence[Sequence[_Stats | None]]) -> Ke
 def _range(width: int) -> int:
     """How many values one column of `width` characters packs into: null, then
     (padded base-36 value, length) pairs."""
-    return _BASE**width * (width + 1) + 1
+    return int(_BASE**width) * (width + 1) + 1
 
 
 def _pack_column(column: str, width: int, exact: bool) -> pl.Expr:

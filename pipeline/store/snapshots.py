@@ -233,6 +233,9 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        #: Parsed manifests by path, kept while the file's size and mtime stay the same: a
+        #: published snapshot never changes, so a run parses each manifest once.
+        self._parsed: dict[Path, tuple[tuple[int, int], Manifest]] = {}
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -252,15 +255,26 @@ class Store:
         if not manifest_path.is_file():
             known = ", ".join(m.version for m in self.manifests(codeset)) or "none"
             raise StoreError(f"no snapshot {codeset}/{version} in {self.root} (stored: {known})")
-        return Snapshot(manifest=_read_manifest(manifest_path), path=path)
+        return Snapshot(manifest=self._parsed_manifest(manifest_path), path=path)
 
     def manifests(self, codeset: str | None = None) -> list[Manifest]:
         """Every stored snapshot's manifest, by code set then effective date."""
-        found = [_read_manifest(p) for p in self._manifest_paths(codeset)]
+        found = [self._parsed_manifest(p) for p in self._manifest_paths(codeset)]
         return sorted(found, key=lambda m: (m.codeset, m.effective_date, m.version))
 
     def snapshots(self, codeset: str) -> list[Snapshot]:
         return [self.get(m.codeset, m.version) for m in self.manifests(codeset)]
+
+    def _parsed_manifest(self, path: Path) -> Manifest:
+        try:
+            st = path.stat()
+        except OSError:
+            return _read_manifest(path)
+        stamp = (st.st_size, st.st_mtime_ns)
+        known = self._parsed.get(path)
+        if known is None or known[0] != stamp:
+            known = self._parsed[path] = (stamp, _read_manifest(path))
+        return known[1]
 
     def _manifest_paths(self, codeset: str | None) -> Iterator[Path]:
         if not self.root.is_dir():
