@@ -112,3 +112,25 @@ def test_effective_dates_follow_the_kind(bundled: Bundled) -> None:
     assert str(project.effective_date("icd10cm", "FY2027")) == "2026-10-01"
     with pytest.raises(ConfigError, match="give --effective"):
         project.effective_date("hcpcs", "RVU26B")
+
+
+def test_the_run_summary_names_only_what_the_run_brought(bundled: Bundled, tmp_path: Path) -> None:
+    """With HCPCS 2020 missing from the store, a run stores it and its summary names that
+    edition and the one cycle it makes (18 critical), no older cycle; the next run's
+    summary says there was no new edition."""
+    store = tmp_path / "snapshots"
+    shutil.copytree(bundled.store.root, store)
+    shutil.rmtree(store / "hcpcs" / "2020")
+    out = tmp_path / "reports"
+    shutil.copytree(bundled.out, out)
+    base = ["--config", str(REPO / "codesets.toml"), "--store", str(store), "--out", str(out)]
+    summary = tmp_path / "summary.md"
+    invoke(*base, "run", "--summary", str(summary))
+    text = summary.read_text()
+    assert "- new: hcpcs 2020 (effective 2020-01-01)" in text
+    assert "## HCPCS Level II: 2019 → 2020" in text
+    assert "18 critical · 0 warning for your codes" in text
+    assert text.count("## ") == 1, "only the new cycle"
+    again = tmp_path / "again.md"
+    invoke(*base, "run", "--summary", str(again))
+    assert again.read_text().startswith("# Code-set update: no new edition")

@@ -9,7 +9,6 @@ checks the workflow too when it is installed.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -350,7 +349,8 @@ def run_step_with_fake_codeset(
         timeout=60,
     )
     args = (work / "args").read_text().strip() if (work / "args").exists() else ""
-    return result, args
+    # Every run writes its summary (checked on its own below); the rest are the options.
+    return result, re.sub(r"--summary \S+ ?", "", args).strip()
 
 
 def outputs(path: Path) -> dict[str, str]:
@@ -439,80 +439,18 @@ def test_gitlab_fails_last_on_a_fail_on_finding() -> None:
 # --- the summary page ------------------------------------------------------------------------
 
 
-def test_both_files_share_one_summary_script() -> None:
-    github = summary_script(step_named(load(WORKFLOW), "summary page")["run"])
-    gitlab = summary_script("\n".join(gitlab_scripts()))
-    assert github == gitlab
-    compile(github, "summary", "exec")
-
-
-def test_summary_reads_keys_our_index_has(tmp_path: Path) -> None:
-    reports = real_cycle_reports(tmp_path)
-    index = json.loads((reports / "index.json").read_text(encoding="utf-8"))
-    (cycle,) = index["cycles"]
-    assert cycle["reports"]["md"] == "pfs-rvu/RVU23A_to_RVU23D.md"
-    assert cycle["to"]["effective_date"] == "2023-10-01"
-    script = summary_script(step_named(load(WORKFLOW), "summary page")["run"])
-    summary = run_summary(script, tmp_path, tmp_path)
-    report = (reports / "pfs-rvu" / "RVU23A_to_RVU23D.md").read_text(encoding="utf-8")
-    assert summary.startswith(report)
-    assert "reports/pfs-rvu/RVU23A_to_RVU23D.md" in summary
-
-
-def test_summary_of_the_committed_reports_is_the_newest_cycle(tmp_path: Path) -> None:
-    index_path = REPO / "reports" / "index.json"
-    if not index_path.is_file():
-        pytest.skip("no committed reports/index.json")
-    cycles = json.loads(index_path.read_text(encoding="utf-8"))["cycles"]
-    newest = max(cycles, key=lambda c: c["to"]["effective_date"])
-    assert newest is cycles[0] or newest["to"] == cycles[0]["to"], "index is newest first"
-    script = summary_script(step_named(load(WORKFLOW), "summary page")["run"])
-    summary = run_summary(script, REPO, tmp_path)
-    report = (REPO / "reports" / cycles[0]["reports"]["md"]).read_text(encoding="utf-8")
-    assert summary.startswith(report)
-
-
-def test_summary_prefers_the_latest_effective_date(tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    (reports / "a").mkdir(parents=True)
-    for name in ("old.md", "new.md", "tie.md"):
-        (reports / "a" / name).write_text(f"# {name}\n", encoding="utf-8")
-    cycles = [
-        {"to": {"effective_date": "2020-01-01"}, "reports": {"md": "a/old.md"}},
-        {"to": {"effective_date": "2024-10-01"}, "reports": {"md": "a/new.md"}},
-        {"to": {"effective_date": "2024-10-01"}, "reports": {"md": "a/tie.md"}},
-        {"to": {"effective_date": "2030-01-01"}, "reports": {"md": "a/missing.md"}},
-        {"to": {"effective_date": "2031-01-01"}, "reports": {"md": "../../etc/passwd"}},
-        "not a cycle",
-    ]
-    (reports / "index.json").write_text(json.dumps({"cycles": cycles}), encoding="utf-8")
-    script = summary_script(step_named(load(WORKFLOW), "summary page")["run"])
-    assert run_summary(script, tmp_path, tmp_path).startswith("# new.md\n")
-
-
-def test_summary_is_cut_below_the_limit(tmp_path: Path) -> None:
-    reports = real_cycle_reports(tmp_path)
-    big = "".join(f"| K{i:05d} | Descriptor → revised, §{i} |\n" for i in range(60_000))
-    assert len(big.encode()) > 2 * SUMMARY_LIMIT
-    (reports / "pfs-rvu" / "RVU23A_to_RVU23D.md").write_text(big, encoding="utf-8")
-    script = summary_script(step_named(load(WORKFLOW), "summary page")["run"])
-    summary = run_summary(script, tmp_path, tmp_path)
-    assert len(summary.encode()) <= SUMMARY_LIMIT
-    assert "Cut short" in summary
-    kept = summary.split("\n\n> **Cut short:**")[0]
-    assert big.startswith(kept) and kept.endswith("|\n"), "cut at a line boundary"
-
-
-@pytest.mark.parametrize("index", [None, "{not json", '{"cycles": []}', "[]"])
-def test_summary_without_a_report_says_so(tmp_path: Path, index: str | None) -> None:
-    (tmp_path / "reports").mkdir()
-    if index is not None:
-        (tmp_path / "reports" / "index.json").write_text(index, encoding="utf-8")
-    script = summary_script(step_named(load(WORKFLOW), "summary page")["run"])
-    assert run_summary(script, tmp_path, tmp_path).startswith("No code-set report to show")
-
-
-# --- committing, artifacts, Pages ------------------------------------------------------------
+def test_the_summary_is_what_the_run_brought() -> None:
+    """The job summary and the pull request body are `codeset run --summary`'s file: the
+    new editions and cycles only, never the newest cycle by date."""
+    workflow = load(WORKFLOW)
+    run_step = step_named(workflow, "codeset run")["run"]
+    assert '--summary "$RUNNER_TEMP/summary.md"' in run_step
+    shown = step_named(workflow, "summary page")["run"]
+    assert shown.strip() == 'cat "$RUNNER_TEMP/summary.md" >> "$GITHUB_STEP_SUMMARY"'
+    pull_request = step_named(workflow, "pull request")["run"]
+    assert 'head -c 60000 "$RUNNER_TEMP/summary.md"' in pull_request
+    gitlab = "\n".join(gitlab_scripts())
+    assert "--summary codeset-summary.md" in gitlab
 
 
 def test_workflow_commits_only_changes_on_the_default_branch() -> None:

@@ -307,6 +307,14 @@ def report(
     help="Exit 1 (after writing every report) if a cycle this run produced has an item "
     "of this severity or worse for the watchlist.",
 )
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write what this run brought as Markdown to this file (appended: give "
+    "$GITHUB_STEP_SUMMARY): the new editions and cycles only, or 'no new edition'.",
+)
 @watchlist_option
 @markdown_limit_option
 @lock_timeout_option
@@ -315,6 +323,7 @@ def run(
     obj: Context,
     allow_mass_change: bool,
     fail_on: Severity | None,
+    summary_path: Path | None,
     watchlist_path: Path | None,
     markdown_limit: int,
     lock_timeout: float,
@@ -353,6 +362,21 @@ def run(
         0,
     )
     obj.say(f"took {time.monotonic() - started:.1f} s", 2)
+    if summary_path is not None:
+        from datetime import UTC, datetime
+
+        from pipeline.report.render import render_summary
+
+        checked = [
+            f"{cid} ({len(spec.editions)} editions)"
+            for cid, spec in project.config.codesets.items()
+        ]
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        text = render_summary(
+            result.new_analyses, [r.snapshot.manifest for r in result.stored], checked, now
+        )
+        with summary_path.open("a", encoding="utf-8") as out:
+            out.write(text)
     if fail_on is not None:
         from pipeline.report.render import item_sentences
 

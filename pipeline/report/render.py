@@ -25,6 +25,7 @@ from pipeline.diff.changeset import ChangeSet, jsonable
 from pipeline.report.escape import markdown_code, markdown_escape, markdown_url, terminal_text
 from pipeline.report.escape import text as value
 from pipeline.report.sections import Section, build_sections
+from pipeline.store.snapshots import Manifest
 
 FORMATS = ("html", "md", "json")
 
@@ -374,6 +375,29 @@ def render_audit(audit: Audit) -> dict[str, str]:
         "md": environment("md").get_template("audit.md").render(view),
         "json": json.dumps(audit.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n",
     }
+
+
+def render_summary(
+    cycles: Sequence[Analysis],
+    stored: Sequence[Manifest],
+    checked: Sequence[str],
+    when: str,
+    base: str = "reports/",
+) -> str:
+    """What one run brought, for the job summary and the pull request: only the editions it
+    stored and the cycles it produced (or "no new edition", with what was checked and when)."""
+    return (
+        environment("md")
+        .get_template("summary.md")
+        .render(
+            cycles=cycles,
+            stored=stored,
+            checked=checked,
+            when=when,
+            base=base,
+            stem=lambda cs: cycle_stem(cs.old.version, cs.new.version),
+        )
+    )
 
 
 def item_sentences(item: Any) -> tuple[str, str]:
