@@ -134,3 +134,19 @@ def test_the_run_summary_names_only_what_the_run_brought(bundled: Bundled, tmp_p
     again = tmp_path / "again.md"
     invoke(*base, "run", "--summary", str(again))
     assert again.read_text().startswith("# Code-set update: no new edition")
+
+
+def test_a_watchlist_change_rerenders_old_cycles_and_says_so(
+    bundled: Bundled, tmp_path: Path
+) -> None:
+    store, out = tmp_path / "snapshots", tmp_path / "reports"
+    shutil.copytree(bundled.store.root, store)
+    shutil.copytree(bundled.out, out)
+    watchlist = tmp_path / "watchlist.csv"
+    lines = (REPO / "watchlists" / "pt-ot-clinic.csv").read_text().splitlines()
+    watchlist.write_text("\n".join(line for line in lines if not line.startswith("G89")) + "\n")
+    base = ["--config", str(REPO / "codesets.toml"), "--store", str(store), "--out", str(out)]
+    printed = invoke(*base, "run", "--watchlist", str(watchlist))
+    assert "older cycle report(s) whose inputs changed" in printed
+    assert "hcpcs 2019 -> 2020" in printed.split("whose inputs changed")[1]
+    assert "0 new edition(s)" in printed

@@ -353,6 +353,15 @@ def run(
         obj.say(f"{fetched.url}: {fetched.status} ({fetched.bytes:,} bytes)", 2)
     for cs in result.cycles:
         obj.say(counts_line(cs))
+    if result.rerendered:
+        older = ", ".join(
+            f"{a.changes.codeset} {a.changes.old.version} -> {a.changes.new.version}"
+            for a in result.rerendered
+        )
+        obj.say(
+            f"rewrote {len(result.rerendered)} older cycle report(s) whose inputs changed "
+            f"(watchlist, reference data or report format), not their editions: {older}"
+        )
     for path in result.written:
         obj.say(f"wrote {path}", 2)
     obj.say(

@@ -43,6 +43,9 @@ class RunResult:
     analyses: list[Analysis] = field(default_factory=list)
     #: The cycles that involve an edition this run stored (what `--fail-on` looks at).
     new_analyses: list[Analysis] = field(default_factory=list)
+    #: Older cycles whose reports this run rewrote: their inputs changed (the watchlist,
+    #: the reviewed reference data, or the report format), not their editions.
+    rerendered: list[Analysis] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     cleaned: list[Path] = field(default_factory=list)
     fetched: list[FetchResult] = field(default_factory=list)
@@ -107,9 +110,12 @@ def run(
                 say(f"{cid}: comparing {old.manifest.version} and {new.manifest.version} …")
                 analysis = project.cycle(cid, old.manifest.version, new.manifest.version)
                 result.analyses.append(analysis)
-                result.written += write_cycle(analysis, out_dir, markdown_limit)
+                written = write_cycle(analysis, out_dir, markdown_limit)
+                result.written += written
                 if {old.manifest.version, new.manifest.version} & new_versions.get(cid, set()):
                     result.new_analyses.append(analysis)
+                elif written:
+                    result.rerendered.append(analysis)
         result.audit = project.audit()
         if result.audit is not None:
             result.written += write_audit(result.audit, out_dir)
