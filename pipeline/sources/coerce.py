@@ -7,7 +7,8 @@ failure names the file, line and column of the first bad value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -167,3 +168,20 @@ def check_values(frame: pl.DataFrame, checks: Checks, file: str) -> None:
         line=frame[LINE][bad],
         column=name,
     )
+
+
+def refuse_first(
+    bad: pl.DataFrame,
+    file: str,
+    message: str | Callable[[dict[str, Any]], str],
+    *,
+    column: str | int | None = None,
+) -> None:
+    """The one value check: `bad` holds the rows that failed a check (found with polars);
+    the first is reported with its line (and `column`), the message naming the value when
+    it is a function of the row. Nothing happens when no row failed."""
+    if not bad.height:
+        return
+    row = bad.row(0, named=True)
+    text = message(row) if callable(message) else message
+    raise InputError(file, text, line=row.get(LINE), column=column)

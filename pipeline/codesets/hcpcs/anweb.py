@@ -20,7 +20,7 @@ import polars as pl
 
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE, parse_date
+from pipeline.sources.coerce import LINE, parse_date, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -88,15 +88,14 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     if first is None:
         raise InputError(raw.name, "no HCPCS records found (not an ANWEB file, or empty)")
     body = lines.filter(pl.col(LINE) >= first)
-    stray = body.filter(~is_record & (pl.col("text").str.strip_chars() != ""))
-    if stray.height:
-        row = stray.row(0, named=True)
-        raise InputError(
-            raw.name,
-            f"expected an ANWEB record (code, 5-digit sequence, record id 3/4/7/8), "
-            f"found {row['text'][:40]!r}",
-            line=row[LINE],
-        )
+    refuse_first(
+        body.filter(~is_record & (pl.col("text").str.strip_chars() != "")),
+        raw.name,
+        lambda row: (
+            "expected an ANWEB record (code, 5-digit sequence, record id 3/4/7/8), "
+            f"found {row['text'][:40]!r}"
+        ),
+    )
     records = body.filter(is_record).with_columns(
         rid=pl.col("text").str.slice(10, 1),
         code=pl.col("text").str.slice(0, 5).str.strip_chars(),
@@ -138,15 +137,12 @@ def assemble(records: pl.DataFrame, fields: dict[str, pl.Expr], file: str) -> pl
     frame = _realign_asc_date(frame)
     frame = frame.with_columns(pl.col("short_description").str.replace_all(r"\s+", " "))
     units = pl.col("anesthesia_base_units")
-    bad = frame.filter(units.is_not_null() & (units != "") & ~units.str.contains(r"^[0-9]+$"))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file,
-            f"anesthesia base units {row['anesthesia_base_units']!r} is not a whole number",
-            line=row[LINE],
-            column="anesthesia_base_units",
-        )
+    refuse_first(
+        frame.filter(units.is_not_null() & (units != "") & ~units.str.contains(r"^[0-9]+$")),
+        file,
+        lambda row: f"anesthesia base units {row['anesthesia_base_units']!r} is not a whole number",
+        column="anesthesia_base_units",
+    )
     frame = frame.with_columns(units.replace("", None).cast(pl.Int64))
     frame = _parse_dates(frame, file)
     return frame.select(LINE, *COLUMNS)
@@ -154,24 +150,20 @@ def assemble(records: pl.DataFrame, fields: dict[str, pl.Expr], file: str) -> pl
 
 def _check_records(records: pl.DataFrame, file: str) -> None:
     heads = records.filter(pl.col("rid").is_in(["3", "7"]))
-    short = heads.filter(pl.col("text").str.len_chars() < 293)
-    if short.height:
-        row = short.row(0, named=True)
-        raise InputError(
-            file,
-            f"record is {len(row['text'])} characters long, expected {WIDTH} (truncated file?)",
-            line=row[LINE],
-        )
+    refuse_first(
+        heads.filter(pl.col("text").str.len_chars() < 293),
+        file,
+        lambda row: (
+            f"record is {len(row['text'])} characters long, expected {WIDTH} (truncated file?)"
+        ),
+    )
     action = pl.col("text").str.slice(292, 1)
-    bad = heads.filter(~action.is_in(list(ACTION_CODES)))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file,
-            f"action code {row['text'][292]!r} is not one of {', '.join(ACTION_CODES)}",
-            line=row[LINE],
-            column=293,
-        )
+    refuse_first(
+        heads.filter(~action.is_in(list(ACTION_CODES))),
+        file,
+        lambda row: f"action code {row['text'][292]!r} is not one of {', '.join(ACTION_CODES)}",
+        column=293,
+    )
     check_code_shapes(records, file, column=1)
 
 
@@ -183,11 +175,15 @@ def check_code_shapes(records: pl.DataFrame, file: str, column: str | int) -> No
         .then(pl.col("code").str.contains(r"^[A-Z0-9]{2}$"))
         .otherwise(pl.col("code").str.contains(r"^[A-Z0-9]{5}$"))
     )
-    bad = records.filter(~shape_ok)
-    if bad.height:
-        row = bad.row(0, named=True)
-        kind = "a 2-character modifier" if row["rid"] in "78" else "a 5-character code"
-        raise InputError(file, f"{row['code']!r} is not {kind}", line=row[LINE], column=column)
+    refuse_first(
+        records.filter(~shape_ok),
+        file,
+        lambda row: (
+            f"{row['code']!r} is not "
+            + ("a 2-character modifier" if row["rid"] in "78" else "a 5-character code")
+        ),
+        column=column,
+    )
 
 
 def check_continuations(records: pl.DataFrame, file: str) -> None:
@@ -206,13 +202,13 @@ def check_continuations(records: pl.DataFrame, file: str) -> None:
             | (pl.col("rid") != expected_rid)
         )
     )
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file,
-            f"continuation record for {row['code']!r} does not follow its code's first record",
-            line=row[LINE],
-        )
+    refuse_first(
+        bad,
+        file,
+        lambda row: (
+            f"continuation record for {row['code']!r} does not follow its code's first record"
+        ),
+    )
 
 
 def _realign_asc_date(frame: pl.DataFrame) -> pl.DataFrame:
@@ -236,12 +232,12 @@ def _parse_dates(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     for name in DATES:
         value = pl.col(name).replace("", None)
         parsed = frame.select(value.alias("raw"), parse_date(value, "%Y%m%d").alias(name), LINE)
-        bad = parsed.filter(pl.col("raw").is_not_null() & pl.col(name).is_null())
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise InputError(
-                file, f"{row['raw']!r} is not a date (YYYYMMDD)", line=row[LINE], column=name
-            )
+        refuse_first(
+            parsed.filter(pl.col("raw").is_not_null() & pl.col(name).is_null()),
+            file,
+            lambda row: f"{row['raw']!r} is not a date (YYYYMMDD)",
+            column=name,
+        )
         frame = frame.with_columns(parsed[name])
     return frame
 

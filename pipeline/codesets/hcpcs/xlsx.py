@@ -23,7 +23,7 @@ from pipeline.codesets.hcpcs.anweb import (
     check_continuations,
 )
 from pipeline.errors import InputError
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.sources.base import RawSource
@@ -130,22 +130,19 @@ def _header_row(cells: pl.DataFrame, file: str) -> int:
 
 
 def _check_records(records: pl.DataFrame, file: str) -> None:
-    bad = records.filter(~pl.col("rid").is_in(["3", "4", "7", "8"]))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file, f"RECID {row['rid']!r} is not 3, 4, 7 or 8", line=row[LINE], column="RECID"
-        )
+    refuse_first(
+        records.filter(~pl.col("rid").is_in(["3", "4", "7", "8"])),
+        file,
+        lambda row: f"RECID {row['rid']!r} is not 3, 4, 7 or 8",
+        column="RECID",
+    )
     heads = records.filter(pl.col("rid").is_in(["3", "7"]))
-    bad = heads.filter(~pl.col("ACTION CD").str.strip_chars().is_in(list(ACTION_CODES)))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file,
-            f"action code {row['ACTION CD']!r} is not one of {', '.join(ACTION_CODES)}",
-            line=row[LINE],
-            column="ACTION CD",
-        )
+    refuse_first(
+        heads.filter(~pl.col("ACTION CD").str.strip_chars().is_in(list(ACTION_CODES))),
+        file,
+        lambda row: f"action code {row['ACTION CD']!r} is not one of {', '.join(ACTION_CODES)}",
+        column="ACTION CD",
+    )
     check_code_shapes(records, file, column="HCPC")
 
 

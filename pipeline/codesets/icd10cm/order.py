@@ -20,7 +20,7 @@ import polars as pl
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -103,15 +103,11 @@ def _check_layout(lines: pl.DataFrame, file: str) -> None:
     ]
     for ok, column, message in checks:
         bad = lines.filter(~ok)
-        if bad.height:
-            row = bad.row(0, named=True)
-            shown = row["text"][:60]
-            raise InputError(
-                file,
-                f"{message}; found {shown!r} ({bad.height} such line(s))",
-                line=row[LINE],
-                column=column,
-            )
+
+        def said(row: dict[str, Any], what: str = message, count: int = bad.height) -> str:
+            return f"{what}; found {row['text'][:60]!r} ({count} such line(s))"
+
+        refuse_first(bad, file, said, column=column)
 
 
 def sniff_order(raw: RawSource) -> bool:

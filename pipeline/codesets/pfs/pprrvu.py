@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from pipeline.codesets.pfs.vocabulary import STATUS_CODES
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -106,16 +106,16 @@ def read_csv(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     body = _body(lines.filter(pl.col(LINE) > start), raw.name)
     fields = pl.col("text").str.replace_all(_QUOTED, "").str.count_matches(",").cast(pl.Int64) + 1
     body = body.with_columns(fields.alias("fields"))
-    _fail_first(
+    refuse_first(
         body.filter(pl.col("text").str.replace_all(_QUOTED, "").str.contains('"')),
         raw.name,
         "unbalanced quote",
     )
-    ragged = body.filter(pl.col("fields") != len(_FIELDS))
-    if ragged.height:
-        row = ragged.row(0, named=True)
-        message = f"expected {len(_FIELDS)} fields, found {row['fields']}"
-        raise InputError(raw.name, message, line=row[LINE])
+    refuse_first(
+        body.filter(pl.col("fields") != len(_FIELDS)),
+        raw.name,
+        lambda row: f"expected {len(_FIELDS)} fields, found {row['fields']}",
+    )
     names = [f[0] for f in _FIELDS]
     try:
         frame = pl.read_csv(
@@ -153,26 +153,26 @@ def read_txt(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     if first is None:
         raise InputError(raw.name, "no data records (not a PPRRVU text file, or empty)")
     preamble = lines.filter(pl.col(LINE) < first)
-    _fail_first(
+    refuse_first(
         preamble.filter(~pl.col("text").str.contains(r"^(HDR|\s*$)")),
         raw.name,
         "expected a header record (HDR) or a data record",
     )
     body = _body(lines.filter(pl.col(LINE) >= first), raw.name)
     length = pl.col("text").str.len_chars()
-    short = body.filter(length < WIDTH)
-    if short.height:
-        row = short.row(0, named=True)
-        message = f"record is {len(row['text'])} characters, expected {WIDTH} (truncated?)"
-        raise InputError(raw.name, message, line=row[LINE])
-    _fail_first(
+    refuse_first(
+        body.filter(length < WIDTH),
+        raw.name,
+        lambda row: f"record is {len(row['text'])} characters, expected {WIDTH} (truncated?)",
+    )
+    refuse_first(
         body.filter(pl.col("text").str.slice(WIDTH).str.strip_chars() != ""),
         raw.name,
         f"unexpected text after column {WIDTH}",
         column=WIDTH + 1,
     )
     for start, end in _FILLERS:
-        _fail_first(
+        refuse_first(
             body.filter(
                 pl.col("text").str.slice(start - 1, end - start + 1).str.strip_chars() != ""
             ),
@@ -198,7 +198,7 @@ def _body(lines: pl.DataFrame, file: str) -> pl.DataFrame:
     if last is None:
         raise InputError(file, "no data records after the header (empty or truncated file?)")
     body = lines.filter(pl.col(LINE) <= last)
-    _fail_first(body.filter(blank), file, "blank line among the records")
+    refuse_first(body.filter(blank), file, "blank line among the records")
     return body
 
 
@@ -225,18 +225,12 @@ def _finish(frame: pl.DataFrame, file: str) -> pl.DataFrame:
 
 def _check(frame: pl.DataFrame, column: str, ok: pl.Expr, file: str, expected: str) -> None:
     bad = frame.filter(~ok.fill_null(False))
-    if bad.height:
-        value = bad.row(0, named=True)[column]
-        shown = "empty" if value is None else repr(value)
-        message = f"{shown} is not {expected} ({bad.height} bad value(s) in this column)"
-        raise InputError(file, message, line=bad[LINE][0], column=column)
 
+    def message(row: dict[str, Any]) -> str:
+        shown = "empty" if row[column] is None else repr(row[column])
+        return f"{shown} is not {expected} ({bad.height} bad value(s) in this column)"
 
-def _fail_first(
-    bad: pl.DataFrame, file: str, message: str, *, column: str | int | None = None
-) -> None:
-    if bad.height:
-        raise InputError(file, message, line=bad[LINE][0], column=column)
+    refuse_first(bad, file, message, column=column)
 
 
 def sniff_csv(raw: RawSource) -> bool:
