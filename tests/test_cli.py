@@ -387,7 +387,7 @@ def test_ingest_other_content_under_stored_label(project: Project) -> None:
     p = project
     ok([*p.options, "ingest", "hcpcs", str(p.src_2019), "--version", "2019"])
     result = invoke([*p.options, "ingest", "hcpcs", str(p.src_2020), "--version", "2019"])
-    assert_one_line_error(result, "hcpcs/2019 already exists with different content")
+    assert_one_line_error(result, "hcpcs 2019 is stored", "source HCPC2019_ANWEB.txt -> HCPC2020")
 
 
 def test_diff_unknown_from_version(project: Project) -> None:

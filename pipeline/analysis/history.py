@@ -91,8 +91,9 @@ def _rows(snapshot: Snapshot, spec: CodeSetSpec, codes: list[str]) -> list[dict[
     """The rows of `codes` in one edition, each with whether it is active there."""
     names = [name for name, _ in snapshot.manifest.columns]
     flag = active(spec.termination, names, snapshot.manifest.effective_date).alias(ACTIVE)
-    scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(spec.key[0]).is_in(codes))
-    return scan.with_columns(flag).collect().to_dicts()
+    with snapshot.reading():
+        scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(spec.key[0]).is_in(codes))
+        return scan.with_columns(flag).collect().to_dicts()
 
 
 ACTIVE = "__active"

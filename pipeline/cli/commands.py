@@ -22,18 +22,21 @@ from pipeline.cli.terminal import (
     Progress,
     audit_text,
     change_summary,
+    clean,
     counts_line,
     is_terminal,
     table,
     timeline_text,
 )
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, os_fault
 
 if TYPE_CHECKING:
     from pipeline.impact.severity import Severity
     from pipeline.project.project import Project
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_ERROR = 0, 1, 2
+#: Interrupted (Ctrl-C, SIGINT): the shell's convention, 128 + the signal number.
+EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -79,7 +82,7 @@ class Context:
     def say(self, text: str, level: int = 1) -> None:
         """Print `text` if the verbosity asks for it (errors never go through here)."""
         if self.verbosity >= level:
-            click.echo(text)
+            click.echo(clean(text))
 
     def project(self, watchlist: Path | None = None) -> Project:
         """The project of --config / --store / --out (and --watchlist, where a command has it)."""
@@ -89,7 +92,15 @@ class Context:
 
 
 class CodesetGroup(click.Group):
-    """Usage errors, like every other error, are one line on stderr and exit code 2."""
+    """Usage errors, like every other error, are one line on stderr and exit code 2; an
+    interrupt is one line too (click's own handler would print a blank line first)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; nothing was half-written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     def main(
         self,
@@ -104,7 +115,10 @@ class CodesetGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except PipelineError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {clean(str(exc))}", err=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:  # the environment (a full disk, permissions), never a bug
+            click.echo(f"error: {clean(str(os_fault(exc)))}", err=True)
             sys.exit(EXIT_ERROR)
         except click.exceptions.Abort:
             click.echo("error: aborted", err=True)
@@ -202,7 +216,7 @@ def ingest(
         allow_mass_change=allow_mass_change,
         lock_timeout=lock_timeout,
     )
-    click.echo(result.message)
+    click.echo(clean(result.message))
 
 
 @cli.command(name="list")

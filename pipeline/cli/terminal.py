@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from pipeline.report.escape import terminal_text
+
 if TYPE_CHECKING:
     from pipeline.analysis.audit import Audit
     from pipeline.analysis.history import Timeline
@@ -25,8 +27,21 @@ def is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+def clean(text: str) -> str:
+    """Text from the data, safe to print: no escape sequence or control character reaches
+    the terminal (or a pipe that ends in one, such as `less -R`)."""
+    return terminal_text(text)
+
+
+def _cell(text: str) -> str:
+    """A table cell: clean, and on one line (a tab or line break would shift the columns)."""
+    return clean(text).replace("\t", " ").replace("\n", " ")
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], tty: bool) -> str:
     """An aligned table on a terminal; tab-separated values (with the header) when piped."""
+    header = [_cell(h) for h in header]
+    rows = [[_cell(c) for c in r] for r in rows]
     if not tty:
         return "\n".join("\t".join(r) for r in (header, *rows))
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
@@ -48,7 +63,7 @@ def counts_line(cs: ChangeSet) -> str:
 
 def change_summary(cs: ChangeSet, tty: bool) -> str:
     """The counts, then one table per kind of change: key, description, what changed."""
-    parts = [counts_line(cs)]
+    parts = [clean(counts_line(cs))]
     for kind in ("added", "deleted", "reactivated", "changed"):
         records = cs.records(kind)
         if not records:
@@ -80,7 +95,7 @@ def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
         for e in t.events:
             when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
             lines.append(f"  {when:<10} {event_sentence(e)}")
-    return "\n".join(lines)
+    return clean("\n".join(lines))
 
 
 def audit_text(audit: Audit) -> str:
@@ -94,7 +109,7 @@ def audit_text(audit: Audit) -> str:
         for s in f.suggestions:
             source = "a guess" if s.source == "guess" else s.source
             lines.append(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
-    return "\n".join(lines)
+    return clean("\n".join(lines))
 
 
 def _cut(text: str, width: int) -> str:

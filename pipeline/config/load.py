@@ -6,6 +6,7 @@ error that names the key and where it is, not a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.codesets import builtin, kinds, reader_options
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.impact.severity import RULES, SEVERITIES, SeverityRules
+from pipeline.sources.base import read_file
 from pipeline.spec import CodeSetSpec, Edition, GuardLimits, ReaderSpec, check_name
 
 
@@ -62,9 +64,9 @@ _READER_KEYS = {"format", "member", "encoding"}
 def load_config(path: Path) -> Config:
     """Read and validate a configuration file; relative source paths resolve against it."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
+        raw = tomllib.loads(read_file(path, "configuration file").decode("utf-8"))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -115,8 +117,15 @@ def _parse_severity(body: Any, where: str) -> SeverityRules:
         raise ConfigError(f"{where}: must be a table")
     _no_unknown(body, {"payment_threshold", "rules"}, where)
     threshold = body.get("payment_threshold", 0.02)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
-        raise ConfigError(f"{where}.payment_threshold: expected a fraction such as 0.02")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not math.isfinite(threshold)
+        or not 0 <= threshold <= 10
+    ):
+        raise ConfigError(
+            f"{where}.payment_threshold: expected a fraction such as 0.02, got {threshold!r}"
+        )
     rules = body.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError(f"{where}.rules: expected a table of rule = severity")

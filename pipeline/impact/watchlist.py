@@ -20,11 +20,17 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputError
+from pipeline.sources.base import read_file
 
 COLUMNS = ("code", "modifier", "label", "annual_units", "units_per_day", "notes")
 REQUIRED = ("code", "label")
 _CODE = re.compile(r"[A-Z0-9]{2,7}")
 _RANGE = re.compile(r"([A-Z0-9]{5})\s*-\s*([A-Z0-9]{5})")
+#: A count as people write it: digits (thousands separated by commas), an optional fraction.
+#: No exponent, no NaN or Infinity: `1e9999999` would be a number too large to compute with.
+_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,6})?|\d{1,3}(?:,\d{3}){1,4}(?:\.\d{1,6})?")
+#: More units than any clinic bills in a year (or a day): surely a typing error.
+MAX_UNITS = Decimal(10) ** 9
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,7 @@ EMPTY = Watchlist(entries=())
 def load_watchlist(path: Path) -> Watchlist:
     """Read a watchlist CSV (UTF-8, header row); errors name the line and column."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(str(path), "watchlist file not found") from None
+        text = read_file(path, "watchlist file").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(str(path), "not UTF-8 text", offset=exc.start) from None
     return parse_watchlist(text, path.name)
@@ -197,12 +201,26 @@ def _entry(row: dict[str, str], name: str, line: int) -> Entry:
 def _decimal(value: str | None, name: str, line: int, column: str) -> Decimal | None:
     if value is None:
         return None
+    if value.lstrip().startswith("-") and _NUMBER.fullmatch(value.strip()[1:]):
+        raise InputError(name, f"{value!r} is negative", line=line, column=column)
+    if not _NUMBER.fullmatch(value):
+        raise InputError(
+            name,
+            f"{value[:40]!r} is not a number of units (digits, e.g. 1200 or 1,200.5)",
+            line=line,
+            column=column,
+        )
     try:
         number = Decimal(value.replace(",", ""))
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
         raise InputError(name, f"{value!r} is not a number", line=line, column=column) from None
-    if number < 0:
-        raise InputError(name, f"{value!r} is negative", line=line, column=column)
+    if number > MAX_UNITS:
+        raise InputError(
+            name,
+            f"{value!r} is over {MAX_UNITS:,} units: a typing error?",
+            line=line,
+            column=column,
+        )
     return number
 
 

@@ -40,6 +40,14 @@ Progress = Callable[[int, int | None], None]
 _STATE_KEYS = ("etag", "last_modified", "sha256", "bytes")
 
 
+#: A whole download (every attempt) must finish within this many seconds ...
+DEADLINE = 1800.0
+#: ... and, once `RATE_GRACE` seconds have passed, average at least `MIN_RATE` bytes a
+#: second: a server that drips a byte at a time never trips a read timeout.
+MIN_RATE = 10_000.0
+RATE_GRACE = 60.0
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """What `fetch` did: downloaded a new copy, or confirmed the cached one is current."""
@@ -104,14 +112,23 @@ def fetch(
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **conditional}
     opener = urllib.request.build_opener(_SafeRedirects)
     attempts = 1 + max(0, retries)
+    deadline = time.monotonic() + DEADLINE
     for attempt in range(attempts):
         try:
-            result = _attempt(opener, url, dest, headers, pin, max_bytes, timeout, progress)
+            result = _attempt(
+                opener, url, dest, headers, pin, max_bytes, timeout, progress, deadline
+            )
         except _Transient as exc:
             if attempt + 1 == attempts:
                 tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
                 raise DownloadError(f"{url}: {exc}{tries}") from None
-            time.sleep(min(max(backoff * 2**attempt, exc.retry_after), MAX_DELAY))
+            delay = min(max(backoff * 2**attempt, exc.retry_after), MAX_DELAY)
+            if time.monotonic() + delay > deadline:
+                raise DownloadError(
+                    f"{url}: {exc} (no time left for another attempt within the "
+                    f"{DEADLINE:g}-second deadline)"
+                ) from None
+            time.sleep(delay)
             continue
         if result is None:  # 304: the copy in dest is current; leave it and the state alone
             assert known is not None
@@ -135,6 +152,7 @@ def _attempt(
     max_bytes: int,
     timeout: float,
     progress: Progress | None,
+    deadline: float,
 ) -> FetchResult | None:
     """One request; None means 304 Not Modified."""
     try:
@@ -165,7 +183,9 @@ def _attempt(
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f"{TMP_PREFIX}{dest.name}-{os.getpid()}")
         try:
-            digest, received = _stream(response, tmp, url, total, max_bytes, timeout, progress)
+            digest, received = _stream(
+                response, tmp, url, total, max_bytes, timeout, progress, deadline
+            )
             if total is not None and received < total:
                 raise _Transient(f"truncated download: received {received} of {total} bytes")
             with tmp.open("rb") as head:
@@ -201,10 +221,13 @@ def _stream(
     max_bytes: int,
     timeout: float,
     progress: Progress | None,
+    deadline: float,
 ) -> tuple[str, int]:
-    """Copy the body to `tmp` (fsynced), hashing as it goes; stop just past the cap."""
+    """Copy the body to `tmp` (fsynced), hashing as it goes; stop just past the cap, the
+    deadline, or when the rate falls under the minimum."""
     digest = hashlib.sha256()
     received = 0
+    started = time.monotonic()
     with tmp.open("wb") as out:
         if progress is not None:
             progress(0, total)
@@ -220,11 +243,27 @@ def _stream(
                 raise DownloadError(f"{url}: body is over the {max_bytes}-byte cap")
             out.write(block)
             digest.update(block)
+            _check_pace(url, received, started, deadline)
             if progress is not None:
                 progress(received, total)
         out.flush()
         os.fsync(out.fileno())
     return digest.hexdigest(), received
+
+
+def _check_pace(url: str, received: int, started: float, deadline: float) -> None:
+    now = time.monotonic()
+    if now > deadline:
+        raise DownloadError(
+            f"{url}: not complete within the {DEADLINE:g}-second deadline "
+            f"({received:,} bytes received)"
+        )
+    elapsed = now - started
+    if elapsed > RATE_GRACE and received / elapsed < MIN_RATE:
+        raise DownloadError(
+            f"{url}: {received / elapsed:,.0f} bytes a second after {elapsed:.0f} s, under the "
+            f"minimum of {MIN_RATE:,.0f} (a stalled or throttled server?)"
+        )
 
 
 def _validators(known: dict[str, Any] | None, dest: Path, pin: str | None) -> dict[str, str]:

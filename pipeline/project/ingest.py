@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from pipeline.codesets.reading import SourceData, read_source
-from pipeline.errors import InputError
+from pipeline.errors import StoreError
 from pipeline.project.guard import check_mass_change
+from pipeline.sources.base import read_file, regular_file
 from pipeline.spec import CodeSetSpec, GuardLimits, check_name
-from pipeline.store.snapshots import PutResult, Snapshot, SourceInfo, Store, file_digest
+from pipeline.store.snapshots import PutResult, Snapshot, SourceInfo, Store
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,11 @@ def ingest(
     unless `allow_mass_change`.
     """
     check_name(version, "version label")
-    if not source.exists():
-        raise InputError(str(source), "file not found")
-    if source.is_dir():
-        raise InputError(str(source), "is a directory, expected a release file")
+    regular_file(source, "release file")
     if store.has(spec.id, version):
         existing = store.get(spec.id, version)
-        if existing.manifest.source.sha256 == file_digest(source):
+        check_identity(store, spec, existing, source, effective)
+        if existing.manifest.source.sha256 == hashlib.sha256(read_file(source)).hexdigest():
             return IngestResult("unchanged", existing, existing.manifest.source.reader)
     data = read_source(source, spec.reader, spec.key, formats=spec.formats)
     if not allow_mass_change and not store.has(spec.id, version):
@@ -70,6 +70,9 @@ def ingest(
             check_mass_change(
                 last, data.frame, spec.key, spec.guard, f"{spec.id} {version} ({data.raw.name})"
             )
+    before = store.unreported()
+    if not store.has(spec.id, version):
+        store.mark_unreported(spec.id, version)
     info = SourceInfo(
         name=source.name,
         sha256=data.raw.sha256,
@@ -78,9 +81,13 @@ def ingest(
         reader=data.reader,
         note=note,
     )
-    put: PutResult = store.put(
-        spec.id, version, effective, data.frame, spec.key, info, keys=data.keys
-    )
+    try:
+        put: PutResult = store.put(
+            spec.id, version, effective, data.frame, spec.key, info, keys=data.keys
+        )
+    except Exception:
+        store.restore_unreported(before)  # nothing was stored: leave the store as it was
+        raise
     return IngestResult(put.status, put.snapshot, data.reader)
 
 
@@ -107,3 +114,30 @@ def _clearly_within(previous: Snapshot | None, data: SourceData, limits: GuardLi
     deleted = kept["__kept"].null_count()
     shrink = (before - data.frame.height) / before
     return shrink <= limits.max_shrink and deleted / before <= limits.max_deleted
+
+
+def check_identity(
+    store: Store, spec: CodeSetSpec, existing: Snapshot, source: Path, effective: date
+) -> None:
+    """Refuse a configuration that now describes a stored edition differently.
+
+    A stored edition is immutable: its effective date, its source file and its reader are
+    what it is. Quietly keeping the old one would report cycles the configuration no
+    longer says; quietly replacing it would rewrite history.
+    """
+    m = existing.manifest
+    changes = []
+    if m.effective_date != effective:
+        changes.append(f"effective date {m.effective_date} -> {effective}")
+    if m.source.name != source.name:
+        changes.append(f"source {m.source.name} -> {source.name}")
+    fmt = spec.reader.format
+    if fmt != "auto" and m.source.reader is not None and m.source.reader != fmt:
+        changes.append(f"reader {m.source.reader} -> {fmt}")
+    if changes:
+        raise StoreError(
+            f"{spec.id} {m.version} is stored, and is now described "
+            f"differently ({'; '.join(changes)}): a stored edition never changes. To make "
+            f"this change on purpose, delete {store.location(spec.id, m.version)} and run "
+            "again (its cycles are reported anew), or store it under a new version label"
+        )

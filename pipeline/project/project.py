@@ -21,6 +21,7 @@ from pipeline.analysis.cycle import Analysis, analyse, in_period, with_companion
 from pipeline.analysis.history import Timeline, histories
 from pipeline.analysis.reference import Reference, load_reference
 from pipeline.codesets import kind_of
+from pipeline.codesets.kind import effective_in_name
 from pipeline.config.load import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.impact.watchlist import EMPTY, Watchlist, load_watchlist
@@ -93,6 +94,7 @@ class Project:
         """When an edition takes effect: as given, else as configured, else as the kind's
         naming implies (`2020`, `FY2025`, `RVU25D`, `..._Eff_10-01-2026...`)."""
         spec = self.spec(codeset)
+        effective_in_name(source_name)  # a file name's date is checked even when given wins
         if given is not None:
             return given
         configured = {e.version: e for e in spec.editions}

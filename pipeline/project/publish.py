@@ -15,6 +15,8 @@ from typing import Any
 
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.errors import LimitError
+from pipeline.report import render
 from pipeline.report.render import (
     HTML_ROWS,
     MARKDOWN_LIMIT,
@@ -26,7 +28,7 @@ from pipeline.report.render import (
     render_histories,
     render_index,
 )
-from pipeline.report.sections import build_sections, full_lists
+from pipeline.report.sections import Section, build_sections, full_lists
 from pipeline.store.snapshots import TMP_PREFIX, write_atomically
 
 
@@ -48,10 +50,22 @@ def write_cycle(
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     sections = build_sections(cs, analysis.watched, HTML_ROWS, stem)
-    reports = render_cycle(analysis, markdown_limit, sections=sections)
+    shown: dict[str, Section] = {}
+    reports = render_cycle(analysis, markdown_limit, sections=sections, shown=shown)
     files: dict[str, str | bytes] = {f"{stem}.{ext}": text for ext, text in reports.items()}
-    files |= full_lists(cs, sections)
-    return write_files(out_dir / cs.codeset, files)
+    # Every full list either report links to: the Markdown may show fewer rows than the HTML.
+    linked = {k: v if v.files or k not in shown else shown[k] for k, v in sections.items()}
+    files |= full_lists(cs, linked)
+    folder = out_dir / cs.codeset
+    for name, data in files.items():
+        size = len(data.encode("utf-8") if isinstance(data, str) else data)
+        if size > render.MAX_REPORT_BYTES:
+            raise LimitError(
+                f"{folder / name}: would be {size:,} bytes, over the "
+                f"{render.MAX_REPORT_BYTES:,}-byte limit for one report file; this cycle's "
+                "reports were not written"
+            )
+    return write_files(folder, files)
 
 
 def write_index(out_dir: Path) -> list[Path]:

@@ -83,7 +83,9 @@ def run(
     with store_lock(project.store.root, lock_timeout):
         result.cleaned = project.store.remove_stale_temporaries()
         result.cleaned += remove_stale_report_temporaries(out_dir)
-        new_versions: dict[str, set[str]] = {}
+        # Editions a failed run (or `codeset ingest`) stored: their cycles are new to the gate
+        # until a run completes for them.
+        new_versions = {c: set(vs) for c, vs in project.store.unreported().items()}
         for spec in project.config.codesets.values():
             for edition in spec.editions:
                 say(f"{spec.id} {edition.version}: checking {Path(edition.source).name} …")
@@ -124,6 +126,7 @@ def run(
             timelines = project.histories(labels)
             result.written += write_histories(timelines, labels, out_dir)
         result.written += write_index(out_dir)
+        project.store.reported()
     return result
 
 

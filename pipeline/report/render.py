@@ -113,8 +113,16 @@ def _terminal_finalize(v: Any) -> Any:
     return terminal_text(v)
 
 
+def _html_finalize(v: Any) -> Any:
+    """Autoescape does the rest; control characters (a terminal escape sequence in a
+    descriptor or a member name) are no text a page should carry."""
+    if isinstance(v, Markup):
+        return v
+    return terminal_text(v) if isinstance(v, str) else v
+
+
 #: Target -> how every `{{ ... }}` of its templates is escaped (see `escape.py`).
-_FINALIZE = {"html": None, "md": _markdown_finalize, "text": _terminal_finalize}
+_FINALIZE = {"html": _html_finalize, "md": _markdown_finalize, "text": _terminal_finalize}
 
 
 @cache
@@ -150,6 +158,9 @@ def environment(target: str = "html") -> Environment:
     return env
 
 
+#: Largest report file written (a cycle's JSON report of a whole NCCI edition is under
+#: 200 MB): past it, a cycle's reports are refused, not written.
+MAX_REPORT_BYTES = 512 * 1024**2
 #: Rows per section of an HTML report besides the clinic's own (about 0.5 KB each).
 HTML_ROWS = 2000
 #: GitHub's limit for a job summary is 1 MiB; a pull-request comment takes 65,536 characters.
@@ -176,8 +187,12 @@ def render_cycle(
     markdown_limit: int = MARKDOWN_LIMIT,
     html_rows: int = HTML_ROWS,
     sections: Mapping[str, Section] | None = None,
+    shown: dict[str, Section] | None = None,
 ) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension.
+
+    `shown`, if given, receives the sections the Markdown report shows: it may show fewer
+    rows than the HTML report, and link full lists the HTML report does not need.
 
     Long sections are capped (the clinic's codes always shown); the Markdown report is
     made to fit `markdown_limit` bytes by showing fewer rows per section. `sections`
@@ -194,12 +209,18 @@ def render_cycle(
     html_view = {**_view(cs, sections), **common}
     return {
         "html": env.get_template("cycle.html").render(html_view),
-        "md": _fitting_markdown(analysis, markdown_limit, stem, common),
+        "md": _fitting_markdown(analysis, markdown_limit, stem, common, shown),
         "json": cycle_json(analysis),
     }
 
 
-def _fitting_markdown(analysis: Analysis, limit: int, stem: str, common: Mapping[str, Any]) -> str:
+def _fitting_markdown(
+    analysis: Analysis,
+    limit: int,
+    stem: str,
+    common: Mapping[str, Any],
+    shown: dict[str, Section] | None = None,
+) -> str:
     """The Markdown report with as many rows per section as fit in `limit` bytes."""
     template = environment("md").get_template("cycle.md")
     cs = analysis.changes
@@ -214,6 +235,8 @@ def _fitting_markdown(analysis: Analysis, limit: int, stem: str, common: Mapping
         note = f"\n\n_Cut at {limit:,} bytes: the HTML and JSON reports have everything._\n"
         text = text.encode("utf-8")[: limit - len(note.encode())].decode("utf-8", "ignore")
         text = text[: text.rfind("\n")] + note
+    if shown is not None:
+        shown.update(sections)
     return text
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipeline.errors import InputError
-from pipeline.sources.base import RawSource, decode_text
+from pipeline.sources.base import RawSource, check_complete, decode_text
 from pipeline.sources.coerce import LINE, parse_date, refuse_first
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         long=pl.col("text").str.slice(11, 80).str.strip_chars(),
     )
     check_continuations(records, raw.name)
+    check_complete(raw)  # every record fits its layout, and yet the last may be cut
     heads = pl.col("text").str.pad_end(WIDTH)
     return assemble(
         records.with_columns(heads),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
-from pipeline.codesets.kind import Format, Kind
+from pipeline.codesets.kind import Format, Kind, label_date
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
 
@@ -24,7 +24,7 @@ class Icd10cm(Kind):
 
     def infer_effective(self, version: str, source_name: str = "") -> date | None:
         if match := re.fullmatch(r"FY(\d{4})", version.upper()):
-            return date(int(match[1]) - 1, 10, 1)
+            return label_date(int(match[1]) - 1, 10, 1, version)
         return super().infer_effective(version, source_name)
 
 
