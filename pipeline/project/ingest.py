@@ -70,9 +70,6 @@ def ingest(
             check_mass_change(
                 last, data.frame, spec.key, spec.guard, f"{spec.id} {version} ({data.raw.name})"
             )
-    before = store.unreported()
-    if not store.has(spec.id, version):
-        store.mark_unreported(spec.id, version)
     info = SourceInfo(
         name=source.name,
         sha256=data.raw.sha256,
@@ -81,13 +78,9 @@ def ingest(
         reader=data.reader,
         note=note,
     )
-    try:
-        put: PutResult = store.put(
-            spec.id, version, effective, data.frame, spec.key, info, keys=data.keys
-        )
-    except Exception:
-        store.restore_unreported(before)  # nothing was stored: leave the store as it was
-        raise
+    put: PutResult = store.put(
+        spec.id, version, effective, data.frame, spec.key, info, keys=data.keys
+    )
     return IngestResult(put.status, put.snapshot, data.reader)
 
 

@@ -135,7 +135,8 @@ def _read_zip_member(path: Path, blob: bytes, pattern: str | None) -> tuple[str,
     except zipfile.BadZipFile:
         raise InputError(path.name, "not a valid zip archive (truncated or corrupt)") from None
     with archive:
-        members = [i for i in archive.infolist() if not i.is_dir()]
+        # A member without a name (zipfile's is_dir() fails on it) is no file to read.
+        members = [i for i in archive.infolist() if i.filename and not i.filename.endswith("/")]
         names = [i.filename for i in members]
         if pattern is None:
             if len(members) != 1:

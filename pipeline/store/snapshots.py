@@ -350,6 +350,26 @@ class Store:
                 f"{self.location(codeset, version)} to replace it"
             )
         self._check_free(codeset, version)
+        # Recorded first, so that a run failing at any later point still leaves the
+        # edition's cycles new for the gate; taken back if nothing gets stored.
+        before = self.unreported()
+        self.mark_unreported(codeset, version)
+        try:
+            return self._put(codeset, version, effective, frame, key, source, keys)
+        except BaseException:
+            self.restore_unreported(before)
+            raise
+
+    def _put(
+        self,
+        codeset: str,
+        version: str,
+        effective: date,
+        frame: pl.DataFrame,
+        key: Sequence[str],
+        source: SourceInfo,
+        keys: PackedKeys | None,
+    ) -> PutResult:
         with environment_faults(self._dir(codeset, version), "store the snapshot"):
             staging = self._staging(codeset, version)
             try:
