@@ -19,8 +19,8 @@ The pipeline's promise is checked on every outcome:
 `python -m tests.fuzzing --seconds 300 --start-seed 0` runs a campaign (two thirds of the
 time on release files, a third on watchlists, configurations and names: see "the parsers"
 below) and prints a summary (exit code 1 if there are findings); `--replay SEED` shows one
-seed's mutations and outcome, and `--dump DIR` writes its mutated file there. The same seed always gives
-the same mutations and the same bytes.
+seed's mutations and outcome, and `--dump DIR` writes its mutated file there. The same seed
+always gives the same mutations and the same bytes.
 """
 
 from __future__ import annotations
