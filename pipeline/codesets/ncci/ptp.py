@@ -22,7 +22,7 @@ import polars as pl
 
 from pipeline.errors import InputError
 from pipeline.sources.base import RawSource, check_line_lengths, decode_text
-from pipeline.sources.coerce import LINE, Checks, check_values, parse_date
+from pipeline.sources.coerce import LINE, Checks, check_values, parse_date, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -184,15 +184,15 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     }
     check_values(frame, checks, file)
     early = frame.filter(pl.col("_deletion") < pl.col("_effective"))
-    if early.height:
-        row = early.row(0, named=True)
-        raise InputError(
-            file,
-            f"deletion date {row['deletion_date']} is before the edit's effective date "
-            f"{row['effective_date']} ({early.height} such edit(s))",
-            line=row[LINE],
-            column="deletion_date",
-        )
+    refuse_first(
+        early,
+        file,
+        lambda row: (
+            f"deletion date {row['deletion_date']} is before the edit's effective "
+            f"date {row['effective_date']} ({early.height} such edit(s))"
+        ),
+        column="deletion_date",
+    )
     return frame.select(
         LINE,
         "column1",
