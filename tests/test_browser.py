@@ -447,7 +447,11 @@ def test_index_has_a_labelled_chart_per_code_set(chromium: Browser, site: Site) 
 def test_index_links_every_report_on_disk(chromium: Browser, site: Site) -> None:
     with visit(chromium, viewport=DESKTOP) as v:
         v.open(site.index)
-        hrefs = v.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        # An <a> inside the chart's SVG has an SVGAnimatedString for `href`: resolve it.
+        hrefs = v.page.eval_on_selector_all(
+            "a[href]",
+            "links => links.map(a => new URL(a.getAttribute('href'), document.baseURI).href)",
+        )
     local = {Path(unquote(urlsplit(h).path)) for h in hrefs if urlsplit(h).scheme == "file"}
     linked_html = {p for p in local if p.suffix == ".html"}
     assert set(site.reports) <= linked_html, "every cycle's HTML report is linked"
