@@ -86,6 +86,11 @@ def test_audit_counts_agree_on_every_page(bundled: Bundled) -> None:
     pattern = r"(\d+) findings? to correct"
     for page in ("audit.html", "audit.md", "index.html", "index.md"):
         assert _number(pattern, (out / page).read_text(encoding="utf-8")) == n, page
+    # The 18 functional-limitation codes that ended together are one row, still counted 18.
+    html, md = (out / "audit.html").read_text(), (out / "audit.md").read_text()
+    assert html.count("<summary>18 codes, G8978–G8995</summary>") == 1
+    assert '<h2 id="discontinued">Discontinued (18)</h2>' in html
+    assert md.count("| 18 codes: G8978, G8979,") == 1 and "## Discontinued (18)" in md
     base = ["--config", str(REPO / "codesets.toml"), "--store", str(bundled.store.root)]
     result = CliRunner().invoke(cli, [*base, "audit"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

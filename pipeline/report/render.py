@@ -550,10 +550,53 @@ AUDIT_PHRASES = {
 }
 
 
+@dataclass(frozen=True)
+class FindingGroup:
+    """Findings of one kind that say the same thing of several codes (18 G-codes ended
+    on the same day, with the same advice): one row naming the codes."""
+
+    findings: tuple[Any, ...]
+
+    @property
+    def first(self) -> Any:
+        return self.findings[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.findings)
+
+    @property
+    def span(self) -> str:
+        codes = sorted(f.code for f in self.findings)
+        return codes[0] if len(codes) == 1 else f"{codes[0]}–{codes[-1]}"
+
+    @property
+    def lines(self) -> list[int]:
+        return sorted(n for f in self.findings for n in f.lines)
+
+    @property
+    def message(self) -> str:
+        """The shared sentence, the code replaced by "each code" for a group."""
+        first = self.first
+        if self.count == 1:
+            return str(first.message)
+        text = str(first.message).replace(first.code, "each code")
+        return text[:1].upper() + text[1:]
+
+
+def group_findings(findings: Sequence[Any]) -> list[FindingGroup]:
+    """Findings with the same sentence (but for the code), suggestions and citation."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for f in findings:
+        key = (f.message.replace(f.code, "\0"), f.suggestions, f.citation, f.reference)
+        groups.setdefault(key, []).append(f)
+    return [FindingGroup(tuple(found)) for found in groups.values()]
+
+
 def render_audit(audit: Audit) -> dict[str, str]:
     """The watchlist audit as HTML, Markdown and JSON."""
     env = environment()
-    groups = [(k, AUDIT_TITLES[k][0], audit.of_kind(k)) for k in KINDS]
+    groups = [(k, AUDIT_TITLES[k][0], group_findings(audit.of_kind(k))) for k in KINDS]
     explain = {k: v[1] for k, v in AUDIT_TITLES.items()}
     histories = {f.code for f in audit.findings}
     view = {"audit": audit, "groups": groups, "explain": explain, "histories": histories}
