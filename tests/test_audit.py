@@ -129,6 +129,7 @@ def test_real_modifiers_and_codes_raise_nothing(shipped: Audit, code: str) -> No
 def test_shipped_watchlist_summary(shipped: Audit) -> None:
     assert shipped.counts == {
         "not-a-code": 1,
+        "not-found": 0,
         "not-payable": 2,
         "discontinued": 18,
         "duplicate": 6,
@@ -278,6 +279,47 @@ def test_an_empty_store_says_so(tmp_path: Path, config: Config) -> None:
         "97110,,Therapeutic exercise\n59,,Distinct service\n", Store(tmp_path), config
     )
     assert result.editions == {}
-    finding = only(result, "not-a-code", "97110")
-    assert "it holds no edition" in finding.message
+    finding = only(result, "not-found", "97110")
+    assert "the store holds no edition" in finding.message
     assert [f.kind for f in result.findings if f.code == "59"] == ["note"]
+
+
+def test_answers_for_real_codes_a_dotted_diagnosis_and_a_label_in_other_words(
+    store: Store, config: Config
+) -> None:
+    """20560 and 99213 are real CPT codes the bundled code sets do not carry (the fee
+    schedule holds PT/OT rows only): "not in the code sets checked", naming them, never
+    "mistyped". M54.50 is written as billing staff write it: found in ICD-10-CM, shown with
+    its dot. "Orthotic management" is 97760 in other words: no finding, and never the
+    guess "97542 Wheelchair management", which shares only "management"."""
+    text = (
+        "code,label\n20560,Dry needling 1-2 muscles\n99213,Office visit established\n"
+        "M54.50,Low back pain unspecified\n97760,Orthotic management\n"
+    )
+    result = audit(parse_watchlist(text, "four.csv"), store, config)
+    by_code = {f.code: f for f in result.findings}
+    assert sorted(by_code) == ["20560", "99213"]
+    for code in ("20560", "99213"):
+        finding = by_code[code]
+        assert finding.kind == "not-found"
+        assert finding.message.startswith(f"{code} is not in the code sets checked: ")
+        assert "Medicare fee schedule" in finding.message and "PT/OT" in finding.message
+        assert "HCPCS Level II" in finding.message and "ICD-10-CM" in finding.message
+        assert "mistyped" not in finding.message and finding.suggestions == ()
+    assert result.to_correct == 2 and result.counts["not-a-code"] == 0
+    # M54.50 is found without its dot, and each finding's code reads as written.
+    assert [f.display for f in result.findings] == ["20560", "99213"]
+    dotted = audit(parse_watchlist("code,label\nM54.50,Low back pain\n", "d.csv"), store, config)
+    plain = audit(parse_watchlist("code,label\nM5450,Low back pain\n", "p.csv"), store, config)
+    assert dotted.findings == plain.findings == ()
+    wrong = audit(parse_watchlist("code,label\nM54.50,Wheelchair\n", "w.csv"), store, config)
+    (mismatch,) = wrong.findings
+    assert (mismatch.kind, mismatch.code, mismatch.display) == ("label-mismatch", "M5450", "M54.50")
+    # The label on the wrong code: only codes sharing its meaning are suggested.
+    moved = audit(
+        parse_watchlist("code,label\n97542,Orthotic management\n", "m.csv"), store, config
+    )
+    (finding,) = moved.findings
+    assert finding.kind == "label-mismatch"
+    assert {s.code for s in finding.suggestions} <= {"97760", "97763"}
+    assert finding.suggestions and "97535" not in finding.message

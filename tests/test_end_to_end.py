@@ -177,7 +177,7 @@ def test_fee_schedule_conversion_factor_and_97140(bundled: Bundled) -> None:
     assert m97140["fields"]["non_facility_total"] == {"old": "0.81", "new": "0.84"}
     assert m97140["fields"]["facility_total"] == {"old": "0.81", "new": "0.84"}
     md = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.md").read_text()
-    assert "| Conversion factor | 33.2875 | 32.3465 | 98 of 98 |" in md
+    assert "| Conversion factor (dollars per RVU) | 33.2875 | 32.3465 | 98 of 98 |" in md
 
 
 def test_fee_schedule_2024_adds_caregiver_training_codes(bundled: Bundled) -> None:
@@ -220,7 +220,8 @@ def test_2020_raises_critical_items_for_the_discontinued_functional_limitation_c
     assert critical == {f"G{n}" for n in range(8978, 8996)}  # the 18 the clinic billed
     md = (bundled.out / "hcpcs" / "2019_to_2020.md").read_text()
     assert md.index("## Action required") < md.index("| Change | Records |")
-    assert "| **‼ critical** | hcpcs | G8978 | Mobility current status |" in md
+    codes = ", ".join(f"G{n}" for n in range(8978, 8996))
+    assert f"| **‼ critical** | 18 codes: {codes} | Each code is discontinued" in md
 
 
 def test_2019_notes_the_new_assistant_modifiers_for_the_clinic(bundled: Bundled) -> None:
@@ -233,7 +234,9 @@ def test_fee_schedule_payment_table_for_97140(bundled: Bundled) -> None:
     (row,) = [r for r in payment["rows"] if r["code"] == "97140"]
     assert row["non_facility_total_rvu"] == {"old": "0.81", "new": "0.84"}
     assert row["non_facility_payment"] == {"old": "26.96", "new": "27.17"}
-    assert (row["annual_units"], row["annual_impact"]) == ("3100", "651.00")
+    # 3,100 units, 75% of them second or later units (MPPR): $22.34 -> $22.32 a unit.
+    assert (row["annual_units"], row["annual_impact"]) == ("3100", "-62.00")
+    assert row["average_per_unit"] == {"old": "22.34", "new": "22.32"}
     html = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.html").read_text()
     assert "0.81 → 0.84" in html and "$26.96" in html and "$27.17" in html
 
@@ -276,7 +279,7 @@ def test_audit_of_the_shipped_watchlist(bundled: Bundled) -> None:
     assert (bundled.out / "audit.html").is_file()
     index = (bundled.out / "index.html").read_text()
     assert '<a href="audit.html">Read the audit</a>' in index
-    assert "1 not a code" in index
+    assert "1 probably mistyped" in index
 
 
 def test_cycle_reports_link_the_audit_page_and_never_copy_it(bundled: Bundled) -> None:

@@ -66,6 +66,7 @@ class Catalogue:
         self.ours = {**reference.cpt_labels, **reference.modifiers}
         newest = {m.codeset: m for m in store.manifests()}  # by date: the last one wins
         self.editions = {cs: m.version for cs, m in sorted(newest.items())}
+        self.titles = {cs: _title(config, cs) for cs in self.editions}
         frames = []
         for codeset, m in sorted(newest.items()):
             found = normalised(store, config, codeset, m.version)
@@ -161,6 +162,13 @@ def normalised(
         pl.col(wanted[n]).cast(t).alias(n) if n in wanted else pl.lit(None, t).alias(n)
         for n, t in SCHEMA.items()
     ), kind
+
+
+def _title(config: Config, codeset: str) -> str:
+    try:
+        return config.codeset(codeset).title
+    except ConfigError:
+        return codeset
 
 
 def family(code: str) -> str | None:

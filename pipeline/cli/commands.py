@@ -285,6 +285,11 @@ def diff(
 @click.argument("codeset")
 @click.option("--from", "old", help="Older edition.  [default: the one before --to]")
 @click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Add a pair of editions that are not consecutive to the published index too.",
+)
 @watchlist_option
 @markdown_limit_option
 @lock_timeout_option
@@ -294,14 +299,26 @@ def report(
     codeset: str,
     old: str | None,
     new: str | None,
+    publish: bool,
     watchlist_path: Path | None,
     markdown_limit: int,
     lock_timeout: float,
 ) -> None:
-    """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
+    """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index.
+
+    Two editions with another stored between them are not a cycle of the published
+    index: refused unless --publish says to add them."""
     from pipeline.report.render import cycle_stem
 
     project = obj.project(watchlist_path)
+    old_snap, new_snap = project.pick(codeset, old, new)
+    if not publish and not project.is_consecutive(old_snap, new_snap):
+        o, n = old_snap.manifest.version, new_snap.manifest.version
+        raise PipelineError(
+            f"{codeset} {o} -> {n} skips stored editions, so it is not a cycle of the "
+            f"published index; add --publish to add it anyway, or read it with "
+            f"`codeset diff {codeset} --from {o} --to {n} --format md`"
+        )
     analysis, _ = project.report(codeset, old, new, markdown_limit, lock_timeout)
     cs = analysis.changes
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
@@ -449,14 +466,21 @@ def history(
 ) -> None:
     """Show CODE's timeline across every stored edition: added, changed, discontinued.
 
-    Exit 1 when no stored edition lists CODE."""
-    code = code.strip().upper()
-    timelines = obj.project(watchlist_path).history(code, codeset)
+    ICD-10-CM codes may be given with or without the dot. Exit 1 when no stored edition
+    lists CODE."""
+    from pipeline.impact.watchlist import normalize_code
+
+    code = normalize_code(code)
+    project = obj.project(watchlist_path)
+    timelines = project.history(code, codeset)
     if fmt == "json":
         click.echo(json.dumps([t.to_dict() for t in timelines], indent=2, ensure_ascii=False))
-    else:
+    elif timelines:
         click.echo(timeline_text(code, timelines))
     if not timelines:
+        sets = [codeset] if codeset else project.stored_codesets()
+        where = ", ".join(sets) or "any code set"
+        click.echo(f"{code}: not found in any stored edition of {where}", err=True)
         sys.exit(EXIT_FAIL_ON)
 
 

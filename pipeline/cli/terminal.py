@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from pipeline.impact.watchlist import dotted
 from pipeline.report.escape import terminal_text
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
         return f"{code}: not in any stored edition"
     lines = []
     for t in timelines:
-        lines.append(f"{t.key} in {t.title} ({t.codeset})")
+        key = dotted(t.key) if "icd10" in t.codeset.replace("-", "") else t.key
+        lines.append(f"{key} in {t.title} ({t.codeset})")
         for e in t.events:
             when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
             lines.append(f"  {when:<10} {event_sentence(e)}")
@@ -101,9 +103,14 @@ def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
 def audit_text(audit: Audit) -> str:
     """`codeset audit`: each finding, and what to bill instead."""
     editions = ", ".join(f"{cs} {v}" for cs, v in audit.editions.items())
-    lines = [f"{audit.watchlist}: {len(audit.findings)} finding(s) against {editions}"]
+    notes = len(audit.findings) - audit.to_correct
+    lines = [
+        f"{audit.watchlist}: {audit.to_correct} finding(s) to correct"
+        + (f" and {notes} note(s)" if notes else "")
+        + f", against {editions}"
+    ]
     for f in audit.findings:
-        code = f"{f.code} {f.modifier}" if f.modifier else f.code
+        code = f.display
         where = ", ".join(map(str, f.lines))
         lines.append(f"\n{f.kind:<15} {code} (line {where}): {f.message}")
         for s in f.suggestions:

@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.spec import CodeSetSpec
@@ -90,6 +91,11 @@ class Kind:
     def assess(self, finder: Finder, payment: PaymentTable | None) -> None:
         """Add the kind's items for the clinic to `finder`."""
         finder.codes()
+
+    def unit_payment(self, record: Mapping[str, Any]) -> tuple[Decimal, Decimal] | None:
+        """A record's national payment a unit, non-facility and facility, where the kind
+        carries payment (None: it does not, or the status says nothing is paid)."""
+        return None
 
 
 #: Years a label or a file name may imply: anything else is a typing error, not an edition.

@@ -24,7 +24,7 @@ from pipeline.codesets import kind_of
 from pipeline.codesets.kind import effective_in_name
 from pipeline.config.load import Config, load_config
 from pipeline.errors import ConfigError
-from pipeline.impact.watchlist import EMPTY, Watchlist, load_watchlist
+from pipeline.impact.watchlist import EMPTY, Watchlist, load_watchlist, normalize_code
 from pipeline.project.ingest import IngestResult, ingest
 from pipeline.project.publish import write_cycle, write_index
 from pipeline.report.render import MARKDOWN_LIMIT
@@ -171,6 +171,11 @@ class Project:
             )
         return old_snap, new_snap
 
+    def is_consecutive(self, old: Snapshot, new: Snapshot) -> bool:
+        """Whether no stored edition lies between `old` and `new` (a cycle of the index)."""
+        versions = [s.manifest.version for s in self.store.snapshots(old.manifest.codeset)]
+        return versions.index(new.manifest.version) - versions.index(old.manifest.version) == 1
+
     def cycle(self, codeset: str, old: str | None = None, new: str | None = None) -> Analysis:
         """One cycle, analysed for the clinic, with the items of other code sets that took
         effect within it: exactly what `run` reports for it."""
@@ -221,7 +226,9 @@ class Project:
         return audit(self.watchlist, self.store, self.config, self.reference)
 
     def history(self, code: str, codeset: str | None = None) -> list[Timeline]:
-        """`code`'s timeline in every stored edition (of one code set, or all)."""
+        """`code`'s timeline in every stored edition (of one code set, or all); the code
+        is trimmed, and an ICD-10-CM code may carry its dot (`M54.50` finds `M5450`)."""
+        code = normalize_code(code)
         return self.histories([code], codeset).get(code, [])
 
     def histories(

@@ -16,15 +16,18 @@ from typing import Any
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
 from pipeline.errors import LimitError
+from pipeline.impact.items import Item
 from pipeline.report import render
 from pipeline.report.render import (
     HTML_ROWS,
     MARKDOWN_LIMIT,
+    AuditSummary,
     CycleEntry,
     cycle_stem,
     index_json,
     render_audit,
     render_cycle,
+    render_glossary,
     render_histories,
     render_index,
 )
@@ -74,10 +77,9 @@ def write_index(out_dir: Path) -> list[Path]:
     histories = sorted(p.stem for p in (out_dir / "history").glob("*.html"))
     audit = _audit_counts(out_dir / "audit.json")
     rendered = {**render_index(entries, histories, audit), "json": index_json(entries)}
-    return write_files(
-        out_dir,
-        {("feed.xml" if ext == "xml" else f"index.{ext}"): text for ext, text in rendered.items()},
-    )
+    files = {("feed.xml" if ext == "xml" else f"index.{ext}"): t for ext, t in rendered.items()}
+    files |= {f"glossary.{ext}": text for ext, text in render_glossary().items()}
+    return write_files(out_dir, files)
 
 
 def write_histories(
@@ -115,7 +117,12 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
                     old_date=date.fromisoformat(raw["from"]["effective_date"]),
                     new_date=date.fromisoformat(raw["to"]["effective_date"]),
                     counts=raw["counts"],
-                    severity=raw.get("impact", {}).get("counts", {}),
+                    severity=_action_counts(raw.get("impact", {})),
+                    items=tuple(
+                        _item(i)
+                        for i in raw.get("impact", {}).get("items", ())
+                        if i.get("severity") in ("critical", "warning")
+                    ),
                 )
             )
         except (OSError, ValueError, KeyError, TypeError):
@@ -125,9 +132,34 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
     )
 
 
-def _audit_counts(path: Path) -> dict[str, int] | None:
+def _item(raw: Mapping[str, Any]) -> Item:
+    """An impact item read back from a JSON report (its facts as JSON keeps them)."""
+    return Item(
+        severity=raw["severity"],
+        rule=raw["rule"],
+        codeset=raw["codeset"],
+        old_version=raw["from"],
+        new_version=raw["to"],
+        code=raw["code"],
+        label=raw.get("label"),
+        facts=raw.get("facts", {}),
+        advice=raw.get("advice"),
+    )
+
+
+def _action_counts(impact: Mapping[str, Any]) -> dict[str, int]:
+    """The Action required counts of a JSON report (its own counts, for older reports)."""
+    if "action_required" in impact:
+        return dict(impact["action_required"])
+    counts = impact.get("counts", {})
+    return {s: counts[s] for s in ("critical", "warning") if s in counts}
+
+
+def _audit_counts(path: Path) -> AuditSummary | None:
     try:
-        counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["counts"]
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        counts: dict[str, int] = raw["counts"]
     except (OSError, ValueError, KeyError):
         return None
-    return counts
+    fallback = sum(n for kind, n in counts.items() if kind != "note")
+    return AuditSummary(counts=counts, to_correct=int(raw.get("to_correct", fallback)))
