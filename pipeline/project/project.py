@@ -26,7 +26,7 @@ from pipeline.config.load import Config, load_config
 from pipeline.errors import ConfigError
 from pipeline.impact.watchlist import EMPTY, Watchlist, load_watchlist, normalize_code
 from pipeline.project.ingest import IngestResult, ingest
-from pipeline.project.publish import write_cycle, write_index
+from pipeline.project.publish import write_audit, write_cycle, write_index
 from pipeline.report.render import MARKDOWN_LIMIT
 from pipeline.spec import CodeSetSpec, check_name
 from pipeline.store.lock import DEFAULT_TIMEOUT, store_lock
@@ -252,6 +252,9 @@ class Project:
         with store_lock(self.store.root, lock_timeout):
             analysis = self.cycle(codeset, old, new)
             written = write_cycle(analysis, self.out_dir, markdown_limit)
+            audit = self.audit()
+            if audit is not None:  # the reports link it
+                written += write_audit(audit, self.out_dir)
             written += write_index(self.out_dir)
         return analysis, written
 

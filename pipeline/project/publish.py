@@ -78,7 +78,8 @@ def write_index(out_dir: Path) -> list[Path]:
     audit = _audit_counts(out_dir / "audit.json")
     rendered = {**render_index(entries, histories, audit), "json": index_json(entries)}
     files = {("feed.xml" if ext == "xml" else f"index.{ext}"): t for ext, t in rendered.items()}
-    files |= {f"glossary.{ext}": text for ext, text in render_glossary().items()}
+    glossary = render_glossary(audit is not None)
+    files |= {f"glossary.{ext}": text for ext, text in glossary.items()}
     return write_files(out_dir, files)
 
 

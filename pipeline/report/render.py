@@ -419,9 +419,10 @@ def render_index(
     }
 
 
-def render_glossary() -> dict[str, str]:
-    """The glossary page every report links to (HTML and Markdown)."""
-    view = {"sections": glossary()}
+def render_glossary(audit: bool = True) -> dict[str, str]:
+    """The glossary page every report links to (HTML and Markdown); `audit`: whether
+    there is a watchlist audit page to link."""
+    view = {"sections": glossary(), "audit": audit}
     return {
         "html": environment().get_template("glossary.html").render(view),
         "md": environment("md").get_template("glossary.md").render(view),
