@@ -487,7 +487,7 @@ def test_screenshots(chromium: Browser, site: Site) -> None:
     with visit(chromium, viewport=DESKTOP) as v:
         for name, (path, full) in desktop.items():
             v.open(path)
-            v.page.screenshot(path=ARTIFACTS / name, full_page=full)
+            v.page.screenshot(path=ARTIFACTS / name, full_page=full, timeout=120_000)
     with visit(chromium, **PHONE) as v:
         for name, path in phone.items():
             v.open(path)

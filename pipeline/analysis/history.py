@@ -76,6 +76,8 @@ class Timeline:
     title: str
     key: str
     events: tuple[Event, ...]
+    #: The code set's kind (ICD-10-CM codes are shown with their dot).
+    kind: str = "generic"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,7 +157,9 @@ def _timeline(
             kind = "changed" if changes else "unchanged"
             events.append(Event(m.version, m.effective_date, kind, changes=changes, **state))
         previous, was_active = record, is_active
-    return Timeline(codeset=spec.id, title=spec.title, key=label, events=tuple(events))
+    return Timeline(
+        codeset=spec.id, title=spec.title, key=label, events=tuple(events), kind=spec.kind
+    )
 
 
 def _state(spec: CodeSetSpec, record: dict[str, Any]) -> dict[str, Any]:

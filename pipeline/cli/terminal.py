@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
-from pipeline.impact.watchlist import dotted
 from pipeline.report.escape import terminal_text
 
 if TYPE_CHECKING:
@@ -86,13 +85,15 @@ def change_summary(cs: ChangeSet, tty: bool) -> str:
 
 def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
     """`codeset history`: each timeline, edition by edition."""
+    from pipeline.codesets import kinds
+    from pipeline.impact.watchlist import dotted
     from pipeline.report.render import event_sentence
 
     if not timelines:
         return f"{code}: not in any stored edition"
     lines = []
     for t in timelines:
-        key = dotted(t.key) if "icd10" in t.codeset.replace("-", "") else t.key
+        key = dotted(t.key) if kinds()[t.kind].diagnosis else t.key
         lines.append(f"{key} in {t.title} ({t.codeset})")
         for e in t.events:
             when = e.version or (e.effective_date.isoformat() if e.effective_date else "")

@@ -51,6 +51,7 @@ class Finder:
                 label=self.watchlist.label(code),
                 facts=facts,
                 advice=advice,
+                kind=self.cs.kind,
             )
         )
 

@@ -145,6 +145,7 @@ def _item(raw: Mapping[str, Any]) -> Item:
         label=raw.get("label"),
         facts=raw.get("facts", {}),
         advice=raw.get("advice"),
+        kind=raw.get("kind", "generic"),
     )
 
 

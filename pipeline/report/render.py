@@ -150,10 +150,10 @@ def edition_of(info: Any) -> str:
     return edition(info.version, info.effective_date)
 
 
-def code_of(code: Any, codeset: str = "") -> str:
-    """A code as its publisher prints it: ICD-10-CM diagnoses with the dot (`M54.50`)."""
+def code_of(code: Any, kind: str = "generic") -> str:
+    """A code as its publisher prints it: diagnoses (ICD-10-CM) with the dot (`M54.50`)."""
     shown = value(code)
-    if "icd10" in codeset.replace("-", "") and len(shown) > 3 and "." not in shown:
+    if kind in kinds() and kinds()[kind].diagnosis and "." not in shown:
         return dotted(shown)
     return shown
 
@@ -525,7 +525,7 @@ def render_histories(
     pages = {}
     for code in sorted(labels):
         found = timelines.get(code, [])
-        shown = next((code_of(code, t.codeset) for t in found), code)
+        shown = next((code_of(code, t.kind) for t in found), code)
         pages[f"{code}.html"] = template.render(
             code=code,
             shown=shown,
