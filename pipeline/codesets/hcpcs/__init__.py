@@ -33,6 +33,7 @@ class Hcpcs(Kind):
             cs,
             new.frame(["code", "action_code", "action_effective_date", "add_date"]),
             old.frame(["code", "action_effective_date"]),
+            columns=[n for n, _ in new.manifest.columns],
         )
 
 
