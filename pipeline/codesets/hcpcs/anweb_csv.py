@@ -17,7 +17,8 @@ same content gives the same snapshot digest.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -30,7 +31,7 @@ from pipeline.codesets.hcpcs.anweb import (
 from pipeline.errors import InputError
 from pipeline.sources import delimited
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -98,58 +99,53 @@ def _check_records(records: pl.DataFrame, file: str) -> None:
         (
             pl.col("rid").is_in(["3", "4", "7", "8"]),
             "record_id",
-            "record id {value!r} is not 3, 4, 7 or 8",
+            "record id {record_id!r} is not 3, 4, 7 or 8",
         ),
-        (pl.col("seq").str.contains(r"^[0-9]{5}$"), "seq", "sequence {value!r} is not 5 digits"),
+        (pl.col("seq").str.contains(r"^[0-9]{5}$"), "seq", "sequence {seq!r} is not 5 digits"),
         *(
-            (pl.col(c).str.contains(r"^([0-9]{8})?$"), c, "{value!r} is not a date (YYYYMMDD)")
+            (pl.col(c).str.contains(r"^([0-9]{8})?$"), c, f"{{{c}!r}} is not a date (YYYYMMDD)")
             for c in ("code_added", "action_effective", "termination")
         ),
     ]
-    for ok, column, message in checks:
-        bad = records.filter(~ok)
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise InputError(file, message.format(value=row[column]), line=row[LINE], column=column)
+    for ok, column, template in checks:
+        refuse_first(records.filter(~ok), file, _says(template), column=column)
     heads = pl.col("rid").is_in(["3", "7"])
-    bad = records.filter(heads & ~pl.col("action_code").is_in(list(ACTION_CODES)))
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file,
-            f"action code {row['action_code']!r} is not one of {', '.join(ACTION_CODES)}",
-            line=row[LINE],
-            column="action_code",
-        )
+    refuse_first(
+        records.filter(heads & ~pl.col("action_code").is_in(list(ACTION_CODES))),
+        file,
+        _says(f"action code {{action_code!r}} is not one of {', '.join(ACTION_CODES)}"),
+        column="action_code",
+    )
     for column in DETAIL:
-        bad = records.filter(~heads & (pl.col(column) != ""))
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise InputError(
-                file,
-                f"continuation record for {row['code']!r} has a {column} "
-                f"({row[column]!r}); only the long description continues",
-                line=row[LINE],
-                column=column,
-            )
+        refuse_first(
+            records.filter(~heads & (pl.col(column) != "")),
+            file,
+            _says(
+                f"continuation record for {{code!r}} has a {column} ({{{column}!r}}); "
+                "only the long description continues"
+            ),
+            column=column,
+        )
     check_code_shapes(records, file, column="code")
 
 
 def _check_sequence(records: pl.DataFrame, file: str) -> None:
     """Within a code, sequence numbers are unique and its first record's is the lowest."""
     first = pl.col("seq").first().over("group")
-    bad = records.filter(
-        (~pl.col("rid").is_in(["3", "7"]) & (pl.col("seq") <= first))
-        | ~pl.col("seq").is_first_distinct().over("group")
+    refuse_first(
+        records.filter(
+            (~pl.col("rid").is_in(["3", "7"]) & (pl.col("seq") <= first))
+            | ~pl.col("seq").is_first_distinct().over("group")
+        ),
+        file,
+        _says("sequence {seq} of {code!r} repeats or precedes its first record's"),
+        column="seq",
     )
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            file,
-            f"sequence {row['seq']} of {row['code']!r} repeats or precedes its first record's",
-            line=row[LINE],
-            column="seq",
-        )
+
+
+def _says(template: str) -> Callable[[dict[str, Any]], str]:
+    """The message for a bad row: `template` with the row's fields filled in."""
+    return lambda row: template.format(**row)
 
 
 def sniff(raw: RawSource) -> bool:

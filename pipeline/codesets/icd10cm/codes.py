@@ -13,14 +13,15 @@ every line with CRLF): the last title would otherwise be taken as complete.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from pipeline.codesets.icd10cm.order import CODE_FIELD, SCHEMA, headers_option
 from pipeline.errors import ConfigError, InputError
 from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE
+from pipeline.sources.coerce import LINE, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -70,14 +71,8 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     ]
     for ok, column, message in checks:
         bad = lines.filter(~ok)
-        if bad.height:
-            row = bad.row(0, named=True)
-            raise InputError(
-                raw.name,
-                f"{message}; found {row['text'][:60]!r} ({bad.height} such line(s))",
-                line=row[LINE],
-                column=column,
-            )
+        found = f"{message}; found '{{text:.60}}' ({bad.height} such line(s))"
+        refuse_first(bad, raw.name, _says(found), column=column)
     frame = lines.select(
         LINE,
         text_col.str.slice(0, 7).str.strip_chars_end().alias("code"),
@@ -86,6 +81,10 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         text_col.str.slice(CODES_TITLE - 1).str.strip_chars().alias("long_title"),
     )
     return frame.select(pl.col(name).cast(dtype) for name, dtype in SCHEMA.items())
+
+
+def _says(template: str) -> Callable[[dict[str, Any]], str]:
+    return lambda row: template.format(**row)
 
 
 def sniff(raw: RawSource) -> bool:
