@@ -207,6 +207,24 @@ def sources() -> tuple[Source, ...]:
             ),
         ),
         Source(
+            "hcpcs-quarterly",
+            "hcpcs",
+            "hcpcs_2026q3.csv",
+            "2026Q3",
+            date(2026, 7, 1),
+            _member_head(SOURCES / "hcpcs-quarterly" / "hcpcs_2026q3.zip", "hcpcs_2026q3.csv", 300),
+        ),
+        Source(
+            "icd-codes",
+            "icd10cm",
+            "icd10cm_codes_2027.txt",
+            "FY2027",
+            date(2026, 10, 1),
+            _member_head(
+                SOURCES / "icd10cm" / "icd10cm_codes_2027.zip", "icd10cm_codes_2027.txt", 300
+            ),
+        ),
+        Source(
             "icd-xml",
             "icd10cm",
             "icd10cm_tabular_2021.xml",

@@ -24,7 +24,8 @@ FUNCTIONAL_LIMITATION = [f"G{n}" for n in range(8978, 8996)]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """A copy of the committed store (hcpcs 2020, pfs-rvu RVU25D, icd10cm FY2025 newest)."""
+    """A copy of the committed store (hcpcs-quarterly 2026Q3, pfs-rvu RVU25D, icd10cm FY2027
+    newest; the annual hcpcs series ends in 2020 and gives way to the quarterly one)."""
     root = tmp_path_factory.mktemp("audit") / "snapshots"
     shutil.copytree(REPO / "snapshots", root)
     return Store(root)
@@ -53,7 +54,11 @@ def only(result: Audit, kind: str, code: str) -> Finding:
 
 
 def test_checks_against_the_newest_editions(shipped: Audit) -> None:
-    assert shipped.editions == {"hcpcs": "2020", "icd10cm": "FY2025", "pfs-rvu": "RVU25D"}
+    assert shipped.editions == {
+        "hcpcs-quarterly": "2026Q3",
+        "icd10cm": "FY2027",
+        "pfs-rvu": "RVU25D",
+    }
     assert shipped.watchlist == "pt-ot-clinic.csv"
 
 
@@ -93,7 +98,7 @@ def test_functional_limitation_g_codes_are_discontinued_without_successor(shippe
     assert [f.code for f in found] == FUNCTIONAL_LIMITATION
     for finding in found:
         assert finding.termination_date == date(2019, 12, 31)
-        assert "2019-12-31 (HCPCS 2020)" in finding.message
+        assert "2019-12-31 (HCPCS 2026Q3)" in finding.message
         assert "no replacement: functional limitation reporting ended (no longer" in finding.message
         assert finding.suggestions == ()
         assert finding.citation is not None and "CMS-1693-F" in finding.citation
@@ -176,8 +181,14 @@ def test_label_mismatch(store: Store, config: Config) -> None:
     )
 
 
-def test_publisher_cross_reference_comes_before_the_crosswalk(store: Store, config: Config) -> None:
-    # C8904 ended 2018-12-31; CMS's own file cross-references it to 77046.
+def test_publisher_cross_reference_comes_before_the_crosswalk(
+    tmp_path: Path, config: Config
+) -> None:
+    # C8904 ended 2018-12-31; CMS's own annual file cross-references it to 77046 (the
+    # quarterly files do not carry cross-references: audit against the annual series).
+    root = tmp_path / "snapshots"
+    shutil.copytree(REPO / "snapshots", root, ignore=shutil.ignore_patterns("hcpcs-quarterly"))
+    store = Store(root)
     rows = (
         CrosswalkRow("C8904", "77047", "successor", "test row", "test"),
         CrosswalkRow("C8904", "77046", "successor", "repeats the publisher", "test"),

@@ -428,7 +428,8 @@ def test_index_has_a_labelled_chart_per_code_set(chromium: Browser, site: Site) 
         v.open(site.index)
         page = v.page
         for codeset, title in titles.items():
-            section = page.locator("section").filter(has=page.get_by_role("heading", name=title))
+            heading = page.get_by_role("heading", name=title, exact=True)
+            section = page.locator("section").filter(has=heading)
             assert section.count() == 1, codeset
             svg = section.locator("svg")
             assert svg.count() == 1, f"{codeset}: one chart"

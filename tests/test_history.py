@@ -21,7 +21,9 @@ def history(bundled: Bundled, code: str, codeset: str | None = None) -> list[Tim
 
 
 def test_g8978_from_its_add_date_to_its_discontinuation(bundled: Bundled) -> None:
-    (timeline,) = history(bundled, "G8978")
+    annual, quarterly = history(bundled, "G8978")
+    assert (annual.codeset, quarterly.codeset) == ("hcpcs", "hcpcs-quarterly")
+    timeline = annual
     events = [(e.version, e.kind, event_sentence(e)) for e in timeline.events]
     assert events == [
         ("", "added", "added 2013-01-01 (publisher's add date)"),
@@ -32,6 +34,9 @@ def test_g8978_from_its_add_date_to_its_discontinuation(bundled: Bundled) -> Non
     ]
     assert timeline.events[-1].terminated == date(2019, 12, 31)
     assert timeline.events[0].effective_date == date(2013, 1, 1)
+    # CMS still lists it, terminated, in every quarterly file since (2023Q1-2026Q3).
+    later = [(e.version, e.kind) for e in quarterly.events]
+    assert later[1] == ("2023Q1", "present") and later[-1] == ("2026Q3", "unchanged")
 
 
 def test_fee_schedule_changes_are_listed_field_by_field(bundled: Bundled) -> None:

@@ -25,7 +25,7 @@ from pipeline.project.publish import (
     write_histories,
     write_index,
 )
-from pipeline.report.render import MARKDOWN_LIMIT
+from pipeline.report.render import MARKDOWN_LIMIT, cycle_stem
 from pipeline.spec import Edition
 from pipeline.store.lock import DEFAULT_TIMEOUT, store_lock
 from pipeline.store.snapshots import Store
@@ -112,11 +112,13 @@ def run(
                 say(f"{cid}: comparing {old.manifest.version} and {new.manifest.version} …")
                 analysis = project.cycle(cid, old.manifest.version, new.manifest.version)
                 result.analyses.append(analysis)
+                stem = cycle_stem(old.manifest.version, new.manifest.version)
+                existed = (out_dir / cid / f"{stem}.json").exists()
                 written = write_cycle(analysis, out_dir, markdown_limit)
                 result.written += written
                 if {old.manifest.version, new.manifest.version} & new_versions.get(cid, set()):
                     result.new_analyses.append(analysis)
-                elif written:
+                elif written and existed:
                     result.rerendered.append(analysis)
         result.audit = project.audit()
         if result.audit is not None:

@@ -146,8 +146,6 @@ def test_order_sniff(tmp_path: Path) -> None:
     ("name", "billable", "everything"),
     [
         ("icd10cm-order-Jan-2021.zip", 72_621, 95_358),
-        # Not an official file: rebuilt in the order-file layout (see sources/icd10cm/README.md).
-        ("icd10cm_order_2025.RECONSTRUCTED.zip", 74_260, 97_584),
     ],
 )
 def test_order_reads_bundled_files(name: str, billable: int, everything: int) -> None:

@@ -1,4 +1,5 @@
-"""ICD-10-CM diagnosis codes (CDC/CMS): the order file and the tabular XML.
+"""ICD-10-CM diagnosis codes (CDC/CMS): the order file, the tabular XML and the
+code-descriptions file.
 
 Billable codes only, as CDC's addenda count them; codes are stored without the dot.
 The fiscal year starts in October: `FY2025` takes effect on 2024-10-01.
@@ -36,7 +37,7 @@ KIND = Icd10cm(
         publisher="CDC National Center for Health Statistics / CMS",
         key=("code",),
         reader=ReaderSpec(format="auto"),
-        formats=("icd10cm-order", "icd10cm-xml"),
+        formats=("icd10cm-order", "icd10cm-xml", "icd10cm-codes"),
         descriptors=("long_title", "short_title"),
     ),
     formats=(
@@ -50,6 +51,12 @@ KIND = Icd10cm(
             "icd10cm-xml",
             "pipeline.codesets.icd10cm.xml:read",
             "pipeline.codesets.icd10cm.xml:sniff",
+            frozenset({"headers"}),
+        ),
+        Format(
+            "icd10cm-codes",
+            "pipeline.codesets.icd10cm.codes:read",
+            "pipeline.codesets.icd10cm.codes:sniff",
             frozenset({"headers"}),
         ),
     ),
