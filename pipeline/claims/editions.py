@@ -86,7 +86,92 @@ class EditionSet:
     pins: Mapping[Kind, Edition] = field(default_factory=dict)
 
     @property
-    def pinned(editions: EditionSet, choice: str) -> EditionSet:
+    def pinned(self) -> bool:
+        return bool(self.pins)
+
+    def of(self, kind: Kind) -> tuple[Edition, ...]:
+        return self.editions.get(kind, ())
+
+    def windows(self, kind: Kind) -> pl.DataFrame:
+        """`edition` (label), `start`, `end`: one row per edition of `kind`."""
+        rows = self.of(kind)
+        return pl.DataFrame(
+            {
+                "edition": [e.label for e in rows],
+                "start": [e.start for e in rows],
+                "end": [e.end for e in rows],
+            },
+            schema={"edition": pl.String, "start": pl.Date, "end": pl.Date},
+        )
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each edition, its window, and whether a replay pins it to every date."""
+        return [
+            {
+                "kind": e.kind,
+                "codeset": e.codeset,
+                "version": e.version,
+                "start": e.start.isoformat(),
+                "last_day": "" if e.end == FOREVER else e.last_day.isoformat(),
+                "pinned": self.pins.get(kind) == e,
+            }
+            for kind in KINDS
+            for e in self.of(kind)
+            if kind not in self.pins or self.pins[kind] == e
+        ]
+
+
+def kind_of(formats: Sequence[str]) -> Kind | None:
+    return next((_FORMAT_KIND[f] for f in formats if f in _FORMAT_KIND), None)
+
+
+def period_end(version: str, effective: date) -> date | None:
+    """The day after the period an edition's label names, if it names one."""
+    label = version.upper()
+    if match := re.fullmatch(r"FY(\d{4})", label):
+        return date(int(match[1]), 10, 1)
+    if match := re.fullmatch(r"RVU(\d{2})([A-D])", label):
+        return date(2001 + int(match[1]), 1, 1)  # every release of a year is for that year
+    if match := re.fullmatch(r"(\d{4})Q([1-4])", label):
+        return _next_quarter(date(int(match[1]), 3 * int(match[2]) - 2, 1))
+    if match := re.fullmatch(r"(\d{4})", label):
+        return date(int(match[1]) + 1, 1, 1)
+    return None
+
+
+def _next_quarter(day: date) -> date:
+    month = 3 * ((day.month - 1) // 3) + 4
+    return date(day.year + (month > 12), (month - 1) % 12 + 1, 1)
+
+
+def in_force(store: Store, config: Config) -> EditionSet:
+    """Every stored edition of every kind the check knows, with its window of dates."""
+    found: dict[Kind, list[Edition]] = {}
+    chosen: dict[Kind, str] = {}
+    by_set: dict[str, list[Manifest]] = {}
+    for manifest in store.manifests():
+        by_set.setdefault(manifest.codeset, []).append(manifest)
+    for codeset, manifests in sorted(by_set.items()):
+        try:
+            spec = config.codeset(codeset)
+        except ConfigError:
+            continue
+        kind = kind_of(spec.formats) or kind_of([spec.reader.format])
+        if kind is None or chosen.setdefault(kind, codeset) != codeset:
+            continue  # one code set per kind: the first by id (e.g. one MUE table)
+        manifests.sort(key=lambda m: (m.effective_date, m.version))
+        for i, m in enumerate(manifests):
+            end = period_end(m.version, m.effective_date) or FOREVER
+            if i + 1 < len(manifests):
+                end = min(end, manifests[i + 1].effective_date)
+            snap = store.get(codeset, m.version)
+            found.setdefault(kind, []).append(
+                Edition(codeset, kind, m.version, m.effective_date, end, snap)
+            )
+    return EditionSet({k: tuple(v) for k, v in found.items()})
+
+
+def pinned(editions: EditionSet, choice: str) -> EditionSet:
     """The editions a replay judges by: `newest` (every kind's newest edition for every
     date), a date (`2020-01-01`: the editions in force that day, for every date), or
     `codeset=version` pairs (those editions for every date; the other kinds stay the
