@@ -209,7 +209,7 @@ def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     }
     check_values(frame, checks, name)
     return frame.select(
-        LINE,
+        pl.col(LINE).cast(pl.Int64),
         "claim_id",
         pl.col("_date").alias("date_of_service"),
         "code",
