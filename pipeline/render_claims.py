@@ -94,9 +94,10 @@ def render_check(check: ClaimsCheck, replay: Replay | None = None) -> dict[str, 
 def write_check(
     check: ClaimsCheck, out_dir: Path, stem: str, replay: Replay | None = None
 ) -> list[Path]:
-    """Write `<out_dir>/claims/<stem>.{html,md,json,csv}`; return the files that changed."""
+    """Write `<out_dir>/claims/<stem>.{html,md,json}` and `<stem>.findings.csv`; return the
+    files that changed."""
     files = {f"{stem}.{ext}": text.encode("utf-8") for ext, text in render_check(check, replay).items()}
-    files[f"{stem}.csv"] = findings_csv(check)
+    files[f"{stem}.findings.csv"] = findings_csv(check)
     folder = out_dir / "claims"
     written = []
     for name, data in files.items():
