@@ -21,8 +21,10 @@ value; nothing is judged until the whole file has passed.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -100,7 +102,7 @@ def _parse(text: str, name: str) -> pl.DataFrame:
             truncate_ragged_lines=False,
         )
     except pl.exceptions.PolarsError as exc:
-        raise InputError(name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+        _diagnose(text, name, str(exc).splitlines()[0])
     headers = [h.strip().lower() for h in frame.columns]
     for index, header in enumerate(headers, 1):
         if header not in COLUMNS:
@@ -136,6 +138,20 @@ def _parse(text: str, name: str) -> pl.DataFrame:
         pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in frame.columns
     )
     return frame.select(COLUMNS).with_row_index(LINE, offset=2)
+
+
+def _diagnose(text: str, name: str, fallback: str) -> NoReturn:
+    """Find the first record whose field count differs from the header's (errors only)."""
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows, []))
+    for row in rows:
+        if len(row) != width:
+            raise InputError(
+                name,
+                f"expected {width} comma-separated fields, found {len(row)}",
+                line=rows.line_num,
+            )
+    raise InputError(name, f"not a readable CSV ({fallback})")
 
 
 def _first_multiline(text: str) -> int:
