@@ -519,24 +519,25 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     if not edits.height:
         return no_data
     known = shared.filter(ptp_ed.is_not_null())
-    first = known.select(
-        *group,
-        _edition_column("ptp"),
-        pl.col(LINE).alias("_line1"),
-        pl.col("code").alias("_code1"),
-    )
-    pairs = first.join(
-        edits.rename({"edition": _edition_column("ptp"), "column1": "_code1"}),
-        on=[_edition_column("ptp"), "_code1"],
-    ).join(
-        known.rename({"code": "column2"}),
-        on=[*group, _edition_column("ptp"), "column2"],
+    ed = _edition_column("ptp")
+    first = known.select(*group, ed, pl.col(LINE).alias("_line1"), pl.col("code").alias("_code1"))
+    second = known.select(*group, ed, LINE, "code", "modifiers", "units", "_payment", "_on_ptp")
+    # Pairs of lines within a claim and date first (a claim has a handful of lines), then
+    # the edits those pairs form: a popular column-1 code heads thousands of edits, so
+    # joining the edits first would multiply every one of its lines by them.
+    pairs = (
+        first.join(second, on=[*group, ed])
+        .filter((pl.col("_line1") != pl.col(LINE)) & (pl.col("_code1") != pl.col("code")))
+        .join(
+            edits.rename({"edition": ed, "column1": "_code1", "column2": "code"}),
+            on=[ed, "_code1", "code"],
+        )
     )
     dos = _on("ptp")
     active = (pl.col("effective_date") <= dos) & (
         pl.col("deletion_date").is_null() | (dos <= pl.col("deletion_date"))
     )
-    pairs = pairs.filter(active & (pl.col("_line1") != pl.col(LINE))).rename({"column2": "code"})
+    pairs = pairs.filter(active)
     accepted = pl.col("modifiers").list.set_intersection(list(PTP_MODIFIERS))
     bypass = (pl.col("modifier_indicator") == "1") & (accepted.list.len() > 0)
     outcome = pl.when(bypass).then(pl.lit("bypassed")).otherwise(pl.lit("fail"))
