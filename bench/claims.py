@@ -38,7 +38,16 @@ CLAIMS_NAME = "claims-1M.csv"
 STEPS = ("claims-ours", "claims-duckdb")
 REPO = Path(__file__).resolve().parent.parent
 #: Modifiers drawn for claim lines (with their weights).
-MODIFIERS = (("GP", 40), ("GO", 15), ("59", 6), ("XU", 4), ("CQ", 3), ("25", 3), ("RT", 2), ("", 27))
+MODIFIERS = (
+    ("GP", 40),
+    ("GO", 15),
+    ("59", 6),
+    ("XU", 4),
+    ("CQ", 3),
+    ("25", 3),
+    ("RT", 2),
+    ("", 27),
+)
 THERAPY = ("97110", "97530", "97140", "97112", "97116", "97535", "97161", "97014", "97035")
 
 
@@ -97,7 +106,10 @@ def _mue_table(codes: pl.Series) -> bytes:
         {"code": codes, "value": values, "indicator": indicator, "rationale": "Clinical: Data"}
     )
     notice = '"Current Procedural Terminology (CPT) codes ... (bench data)",,,\r\n'
-    header = '"HCPCS/\nCPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale\r\n'
+    header = (
+        '"HCPCS/\nCPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator,'
+        "MUE Rationale\r\n"
+    )
     body = frame.write_csv(include_header=False, line_terminator="\r\n")
     return (notice + header + body).encode("latin-1")
 
@@ -126,7 +138,9 @@ def _claims(ptp: pl.DataFrame, codes: pl.Series, icd: pl.Series, level2: pl.Seri
     names, weights = zip(*MODIFIERS, strict=True)
     p = np.array(weights, dtype=float) / sum(weights)
     first = rng.choice(np.array(names, dtype=object), LINES, p=p)
-    second = np.where(rng.random(LINES) < 0.15, rng.choice(np.array(names, dtype=object), LINES, p=p), "")
+    second = np.where(
+        rng.random(LINES) < 0.15, rng.choice(np.array(names, dtype=object), LINES, p=p), ""
+    )
     mods = pl.Series(first) + pl.Series(np.where(second != "", " " + second.astype(str), ""))
     dx_pool = icd.sample(2000, seed=SEED).to_numpy()
     dx = rng.choice(dx_pool, LINES)
@@ -186,7 +200,10 @@ def duckdb_sql(root: Path) -> Any:
             )
     for kind, selects in sources.items():
         con.execute(f"CREATE VIEW t_{kind} AS {' UNION ALL '.join(selects)}")
-    con.execute(f"CREATE TABLE windows AS SELECT * FROM (VALUES {', '.join(windows)}) w(kind, edition, s, e)")
+    con.execute(
+        f"CREATE TABLE windows AS SELECT * FROM (VALUES {', '.join(windows)}) "
+        "w(kind, edition, s, e)"
+    )
     con.execute(
         f"""
         CREATE TABLE raw AS SELECT row_number() OVER () + 1 AS line, * FROM
@@ -194,7 +211,8 @@ def duckdb_sql(root: Path) -> Any:
         CREATE TABLE lines AS SELECT line, claim_id, CAST(date_of_service AS DATE) AS dos, code,
           list_filter(string_split(coalesce(modifiers, ''), ' '), lambda x: x <> '') AS mods,
           CAST(units AS BIGINT) AS units,
-          list_filter(string_split(replace(coalesce(diagnosis_codes, ''), '.', ''), ';'), lambda x: x <> '') AS dx
+          list_filter(string_split(replace(coalesce(diagnosis_codes, ''), '.', ''), ';'),
+            lambda x: x <> '') AS dx
           FROM raw;
         CREATE TABLE dates AS SELECT DISTINCT dos FROM lines;
         CREATE TABLE de AS SELECT d.dos,
@@ -212,7 +230,8 @@ def duckdb_sql(root: Path) -> Any:
     )
     cpt_mods = q(load_reference().modifiers)
     findings = f"""
-    SELECT line, 'hcpcs-code' AS rule, CASE WHEN ed_hcpcs IS NULL THEN 'no_data' ELSE 'fail' END AS outcome
+    SELECT line, 'hcpcs-code' AS rule,
+        CASE WHEN ed_hcpcs IS NULL THEN 'no_data' ELSE 'fail' END AS outcome
       FROM j LEFT JOIN (SELECT * FROM t_hcpcs WHERE record_type = 'procedure') h
         ON h.edition = j.ed_hcpcs AND h.code = j.code
       WHERE regexp_full_match(j.code, '[A-V][0-9]{{4}}')
@@ -221,7 +240,8 @@ def duckdb_sql(root: Path) -> Any:
     SELECT line, 'cpt-code', CASE WHEN ed_pfs IS NULL THEN 'no_data' ELSE 'fail' END FROM j
       WHERE regexp_full_match(code, '[0-9]{{4}}[0-9A-Z]') AND (ed_pfs IS NULL OR status IS NULL)
     UNION ALL
-    SELECT DISTINCT line, 'modifier', 'no_data' FROM (SELECT line, ed_hcpcs, unnest(mods) AS m FROM j)
+    SELECT DISTINCT line, 'modifier', 'no_data'
+      FROM (SELECT line, ed_hcpcs, unnest(mods) AS m FROM j)
       WHERE m NOT IN ({cpt_mods}) AND ed_hcpcs IS NULL
     UNION ALL
     SELECT line, 'modifier', 'fail' FROM (SELECT line, dos, ed_hcpcs, unnest(mods) AS m FROM j) x
@@ -241,7 +261,8 @@ def duckdb_sql(root: Path) -> Any:
     SELECT line, 'ncci-ptp', 'no_data' FROM shared WHERE ed_ptp IS NULL
     UNION ALL
     SELECT p.line, 'ncci-ptp',
-        CASE WHEN t.modifier_indicator = '1' AND len(list_intersect(p.mods, [{q(PTP_MODIFIERS)}])) > 0
+        CASE WHEN t.modifier_indicator = '1'
+               AND len(list_intersect(p.mods, [{q(PTP_MODIFIERS)}])) > 0
              THEN 'bypassed' ELSE 'fail' END
       FROM pairs p
       JOIN t_ptp t ON t.edition = p.ed_ptp AND t.column1 = p.code1 AND t.column2 = p.code
@@ -361,10 +382,13 @@ def table(found: dict[str, Measurement]) -> str:
     r = results(found)
     return "\n".join(
         [
-            f"Claims check, {LINES:,} lines against {r['lines']:,}-line claims file and a PTP edition",
-            f"  {'ours: read + check':38} {r['ours_s']:9.3f} s {r['ours_lines_per_s']:>10,} lines/s "
+            f"Claims check: {LINES:,} claim lines against a PTP edition, an MUE table and the "
+            "HCPCS, ICD-10-CM and fee-schedule editions",
+            f"  {'ours: read + check':38} {r['ours_s']:9.3f} s "
+            f"{r['ours_lines_per_s']:>10,} lines/s "
             f"{r['peak_rss_mb']:8.0f} MB",
-            f"  {'DuckDB SQL, same rules':38} {r['duckdb_s']:9.3f} s {r['duckdb_lines_per_s']:>10,} lines/s "
+            f"  {'DuckDB SQL, same rules':38} {r['duckdb_s']:9.3f} s "
+            f"{r['duckdb_lines_per_s']:>10,} lines/s "
             f"{r['duckdb_peak_rss_mb']:8.0f} MB",
             f"  ours / DuckDB: {r['ours_vs_duckdb']:.2f}x",
         ]

@@ -96,7 +96,9 @@ def write_check(
 ) -> list[Path]:
     """Write `<out_dir>/claims/<stem>.{html,md,json}` and `<stem>.findings.csv`; return the
     files that changed."""
-    files = {f"{stem}.{ext}": text.encode("utf-8") for ext, text in render_check(check, replay).items()}
+    files = {
+        f"{stem}.{ext}": text.encode("utf-8") for ext, text in render_check(check, replay).items()
+    }
     files[f"{stem}.findings.csv"] = findings_csv(check)
     folder = out_dir / "claims"
     written = []

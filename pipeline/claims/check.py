@@ -143,7 +143,9 @@ def _with_editions(lines: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
             )
             continue
         dates = (
-            dates.join_asof(windows, left_on="date_of_service", right_on="start", strategy="backward")
+            dates.join_asof(
+                windows, left_on="date_of_service", right_on="start", strategy="backward"
+            )
             .with_columns(
                 pl.when(dos < pl.col("end")).then(pl.col("edition")).alias(column),
                 dos.alias(f"_on_{kind}"),
@@ -225,13 +227,21 @@ def _with_payment(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) 
     pfs = _table(
         editions,
         "pfs",
-        ["hcpcs", "modifier", "status_code", "non_facility_total", "facility_total", "conversion_factor"],
+        [
+            "hcpcs",
+            "modifier",
+            "status_code",
+            "non_facility_total",
+            "facility_total",
+            "conversion_factor",
+        ],
         pl.col("hcpcs").is_in(codes) & pl.col("modifier").is_null(),
     )
     column = _edition_column("pfs")
     if not pfs.height:
         return judged.with_columns(
-            pl.lit(None, pl.String).alias("_status"), pl.lit(None, pl.Decimal(18, 2)).alias("_payment")
+            pl.lit(None, pl.String).alias("_status"),
+            pl.lit(None, pl.Decimal(18, 2)).alias("_payment"),
         )
     facility = pl.col("place_of_service").is_in(FACILITY_POS).fill_null(False)
     rvu = pl.when(facility).then(pl.col("facility_total")).otherwise(pl.col("non_facility_total"))
@@ -436,9 +446,7 @@ def _diagnoses(judged: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
         exploded.filter(icd_ed.is_null())
         .unique(LINE, keep="first", maintain_order=True)
         .select(
-            _finding(
-                "diagnosis", "no_data", icd_ed, _no_data("icd10cm", editions, "ICD-10-CM")
-            )
+            _finding("diagnosis", "no_data", icd_ed, _no_data("icd10cm", editions, "ICD-10-CM"))
         )
     )
     failed = exploded.filter(icd_ed.is_not_null() & ~pl.col("_billable").fill_null(False)).select(
@@ -618,7 +626,9 @@ def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
         on=[_edition_column("mue"), "code"],
     )
     per_day = pl.col("units").sum().over("claim_id", "date_of_service", "code")
-    counted = pl.when(pl.col("adjudication_indicator") == "1").then(pl.col("units")).otherwise(per_day)
+    counted = (
+        pl.when(pl.col("adjudication_indicator") == "1").then(pl.col("units")).otherwise(per_day)
+    )
     joined = joined.with_columns(counted.alias("_counted"))
     failed = joined.filter(pl.col("_counted") > pl.col("mue_value")).select(
         _finding(
@@ -637,7 +647,11 @@ def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
                 mue_ed,
                 pl.col("adjudication_indicator"),
                 pl.col("adjudication_indicator").replace_strict(
-                    {"1": "claim line edit", "2": "date of service edit: policy", "3": "date of service edit: clinical"},
+                    {
+                        "1": "claim line edit",
+                        "2": "date of service edit: policy",
+                        "3": "date of service edit: clinical",
+                    },
                     default="",
                 ),
                 pl.col("rationale"),

@@ -168,7 +168,9 @@ def _first_multiline(text: str) -> int:
 
 
 def _split(column: pl.Expr) -> pl.Expr:
-    return column.str.to_uppercase().str.replace_all(SEPARATORS, " ").str.strip_chars().str.split(" ")
+    return (
+        column.str.to_uppercase().str.replace_all(SEPARATORS, " ").str.strip_chars().str.split(" ")
+    )
 
 
 def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -231,9 +233,9 @@ def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
         "code",
         pl.col("_mods").alias("modifiers"),
         pl.col("units").cast(pl.Int64),
-        pl.col("_dx").list.eval(pl.element().str.replace(".", "", literal=True)).alias(
-            "diagnosis_codes"
-        ),
+        pl.col("_dx")
+        .list.eval(pl.element().str.replace(".", "", literal=True))
+        .alias("diagnosis_codes"),
         "place_of_service",
         pl.col("charge").str.to_decimal(scale=2).cast(pl.Decimal(18, 2)),
     )

@@ -84,7 +84,10 @@ class ClaimsCheck:
         return _dollars(self.findings.filter(pl.col("outcome") == "fail").unique(LINE))
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {r.rule: {"fail": r.failed, "bypassed": r.bypassed, "no_data": r.no_data} for r in self.summary}
+        return {
+            r.rule: {"fail": r.failed, "bypassed": r.bypassed, "no_data": r.no_data}
+            for r in self.summary
+        }
 
     def failing(self, level: str) -> int:
         """Findings at `level` (`fail`, or `no_data` which also counts failures)."""
@@ -244,7 +247,13 @@ class Replay:
             other = part.height - fail.height - passed.height
             out.append(
                 RuleDelta(
-                    rule, meaning, fail.height, _dollars(fail), passed.height, _dollars(passed), other
+                    rule,
+                    meaning,
+                    fail.height,
+                    _dollars(fail),
+                    passed.height,
+                    _dollars(passed),
+                    other,
                 )
             )
         return tuple(out)
@@ -282,14 +291,21 @@ def _states(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def replay(check: ClaimsCheck, editions: EditionSet, choice: str, lines: pl.DataFrame,
-           status: Callable[[str], None] | None = None) -> Replay:
+def replay(
+    check: ClaimsCheck,
+    editions: EditionSet,
+    choice: str,
+    lines: pl.DataFrame,
+    status: Callable[[str], None] | None = None,
+) -> Replay:
     """`check`'s claims judged again, every line by the editions `choice` names."""
     after_set = pinned(editions, choice)
     after = check_claims(Path(check.source), after_set, status, lines=lines)
     before_s, after_s = _states(check.findings), _states(after.findings)
     joined = before_s.join(after_s, on=[LINE, "rule"], how="full", coalesce=True, suffix="_after")
-    base = lines.select(LINE, "claim_id", "date_of_service", "code", pl.col("modifiers").list.join(" "), "units")
+    base = lines.select(
+        LINE, "claim_id", "date_of_service", "code", pl.col("modifiers").list.join(" "), "units"
+    )
     changes = (
         joined.with_columns(
             pl.col("state").fill_null("pass").alias("before"),

@@ -122,7 +122,10 @@ DIAGNOSES = {
 
 def ptp_text(label: str, effective: str) -> bytes:
     rows = [r for r in PTP_ROWS if r[2] <= effective]  # an edition lists the edits made by then
-    lines = [*PTP_HEADER, *("\t".join((a, b, "", eff, dele, mod, why)) for a, b, eff, dele, mod, why in rows)]
+    lines = [
+        *PTP_HEADER,
+        *("\t".join((a, b, "", eff, dele, mod, why)) for a, b, eff, dele, mod, why in rows),
+    ]
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
@@ -206,10 +209,14 @@ def files() -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for label, effective in PTP_EDITIONS:
         out[f"ptp-{label}.TESTDATA.txt"] = ptp_text(label, effective)
-    for label, effective in MUE_EDITIONS:
+    for _label, effective in MUE_EDITIONS:
         out[f"MCR_MUE_PractitionerServices_Eff_{effective}.TESTDATA.csv"] = mue_text()
-    out["claims-2019Q4.csv"] = claims(date(2019, 10, 1), date(2019, 12, 31), 300, SEED, "C19").encode()
-    out["claims-2025Q1.csv"] = claims(date(2025, 1, 1), date(2025, 3, 31), 300, SEED + 1, "C25").encode()
+    out["claims-2019Q4.csv"] = claims(
+        date(2019, 10, 1), date(2019, 12, 31), 300, SEED, "C19"
+    ).encode()
+    out["claims-2025Q1.csv"] = claims(
+        date(2025, 1, 1), date(2025, 3, 31), 300, SEED + 1, "C25"
+    ).encode()
     return out
 
 

@@ -52,7 +52,11 @@ def test_cq_before_2019_is_not_a_valid_modifier(edge: ClaimsCheck) -> None:
 def test_ncci_pair_bypassed_by_59_and_failed_without(edge: ClaimsCheck) -> None:
     [bypassed] = on(edge, 9, "ncci-ptp")
     assert bypassed["outcome"] == "bypassed"
-    assert (bypassed["code"], bypassed["other_code"], bypassed["other_line"]) == ("97140", "97530", 8)
+    assert (bypassed["code"], bypassed["other_code"], bypassed["other_line"]) == (
+        "97140",
+        "97530",
+        8,
+    )
     assert "bypassed by modifier 59 on 97140" in str(bypassed["message"])
     [failed] = on(edge, 11, "ncci-ptp")
     assert failed["outcome"] == "fail" and failed["edition"] == "ncci-ptp 2025Q1"

@@ -26,7 +26,9 @@ def test_newest_hcpcs_cycle_gains_the_claims_section(claims_store: Store) -> Non
     hcpcs = replays[("hcpcs", "2020")]
     assert set(hcpcs.rows("pass", "fail")["code"]) == {"G8978", "G8979"}
     analysis = analyse(
-        config.codeset("hcpcs"), claims_store.get("hcpcs", "2019"), claims_store.get("hcpcs", "2020")
+        config.codeset("hcpcs"),
+        claims_store.get("hcpcs", "2019"),
+        claims_store.get("hcpcs", "2020"),
     )
     plain = render_cycle(analysis)
     assert TITLE not in plain["md"] and TITLE not in plain["html"]

@@ -53,10 +53,19 @@ def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
 @pytest.fixture()
 def env(claims_store: Store, tmp_path: Path) -> tuple[list[str], Path]:
     out = tmp_path / "reports"
-    return ["--config", str(REPO / "codesets.toml"), "--store", str(claims_store.root), "--out", str(out)], out
+    return [
+        "--config",
+        str(REPO / "codesets.toml"),
+        "--store",
+        str(claims_store.root),
+        "--out",
+        str(out),
+    ], out
 
 
-def test_check_writes_reports_and_fail_on_exits_1(env: tuple[list[str], Path], tmp_path: Path) -> None:
+def test_check_writes_reports_and_fail_on_exits_1(
+    env: tuple[list[str], Path], tmp_path: Path
+) -> None:
     base, out = env
     claims = tmp_path / "visits.csv"
     text = (DATA / "edge-cases.csv").read_text()
@@ -96,8 +105,14 @@ def test_check_replay_option(env: tuple[list[str], Path]) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("claim_id,date_of_service,code,modifiers,units\nA,2025-13-01,97110,GP,1\n", "line 2, column date_of_service"),
-        (b"claim_id,date_of_service,code,modifiers,units\nA,2025-01-01,97110,G\xd0,1\n", "line 2, column 21"),
+        (
+            "claim_id,date_of_service,code,modifiers,units\nA,2025-13-01,97110,GP,1\n",
+            "line 2, column date_of_service",
+        ),
+        (
+            b"claim_id,date_of_service,code,modifiers,units\nA,2025-01-01,97110,G\xd0,1\n",
+            "line 2, column 21",
+        ),
         ("", "file is empty"),
     ],
 )
