@@ -7,9 +7,11 @@ layout, and the bundled HCPCS, ICD-10-CM and fee-schedule snapshots), generates 
 claims, times our check and the same checks in DuckDB SQL, and fails loudly unless both
 find the same findings (line, rule, outcome).
 
-The bundled HCPCS edition is 2020; the claims are dated in 2025's second quarter, so the
-bench stores that edition's rows again under the label 2025 (bench data only): every
-kind then has an edition in force and every rule does its full work.
+The claims are dated in 2025's second quarter and their codes come from the generated PTP
+edition's pool, so the bench stores, as bench data only, an HCPCS edition `2025` (the
+bundled 2020 rows plus the pool's Level II codes) and a fee-schedule edition `RVU25B` (the
+bundled PT/OT rows plus every other pool code, mostly payable): every kind then has an
+edition in force, most lines pass, and every rule does its full work.
 """
 
 from __future__ import annotations
@@ -79,17 +81,47 @@ def prepare(root: Path, ptp_file: Path) -> None:
     paths["mue"].write_bytes(_mue_table(codes))
     ingest(store, BUILTIN["mue"], paths["mue"], "2025Q2", DATES[0])
     bundled = Store(REPO / "snapshots")
-    for codeset, version in (("icd10cm", "FY2025"), ("pfs-rvu", "RVU25A")):
-        snap = bundled.get(codeset, version)
-        shutil.copytree(snap.path, store.root / codeset / version)
-    hcpcs = bundled.get("hcpcs", "2020")
-    info = SourceInfo(name="bundled hcpcs 2020, relabelled for the bench", sha256="0" * 64, bytes=0)
-    store.put("hcpcs", "2025", date(2025, 1, 1), hcpcs.frame(), hcpcs.manifest.key, info)
-    icd = bundled.get("icd10cm", "FY2025").frame(["code"])["code"]
-    level2 = hcpcs.frame(["code", "record_type", "termination_date"]).filter(
+    icd = bundled.get("icd10cm", "FY2025")
+    shutil.copytree(icd.path, store.root / "icd10cm" / "FY2025")
+    info = SourceInfo(name="bench data", sha256="0" * 64, bytes=0)
+    hcpcs = bundled.get("hcpcs", "2020").frame()
+    store.put("hcpcs", "2025", date(2025, 1, 1), _hcpcs(hcpcs, codes), ("code",), info)
+    pfs = bundled.get("pfs-rvu", "RVU25A").frame()
+    store.put("pfs-rvu", "RVU25B", DATES[0], _fee_schedule(pfs, codes), ("hcpcs", "modifier"), info)
+    level2 = hcpcs.filter(
         (pl.col("record_type") == "procedure") & pl.col("termination_date").is_null()
     )["code"]
-    _claims(ptp, codes, icd, level2).write_csv(paths["claims"])
+    _claims(ptp, codes, icd.frame(["code"])["code"], level2).write_csv(paths["claims"])
+
+
+def _hcpcs(real: pl.DataFrame, codes: pl.Series) -> pl.DataFrame:
+    """The bundled 2020 rows relabelled 2025, plus the pool's Level II codes (bench data)."""
+    level2 = codes.filter(codes.str.contains(r"^[A-V][0-9]{4}$") & ~codes.is_in(real["code"]))
+    extra = pl.DataFrame({"code": level2}).with_columns(
+        pl.lit("procedure").alias("record_type"), pl.lit(date(2000, 1, 1)).alias("add_date")
+    )
+    return pl.concat([real, extra], how="diagonal_relaxed").sort("code")
+
+
+def _fee_schedule(real: pl.DataFrame, codes: pl.Series) -> pl.DataFrame:
+    """The bundled PT/OT rows plus every other pool code, mostly payable (bench data)."""
+    rng = np.random.default_rng(SEED + 1)
+    others = codes.filter(~codes.is_in(real["hcpcs"]))
+    n = others.len()
+    rvu = pl.Series(np.round(rng.gamma(2.0, 1.5, n), 2)).cast(pl.String).str.to_decimal(scale=2)
+    extra = pl.DataFrame(
+        {
+            "hcpcs": others,
+            "status_code": rng.choice(["A", "N", "I", "B", "C"], n, p=[0.9, 0.03, 0.02, 0.03, 0.02]),
+            "non_facility_total": rvu,
+            "facility_total": rvu,
+        }
+    ).with_columns(pl.lit("32.3465").str.to_decimal(scale=4).alias("conversion_factor"))
+    table = pl.concat([real, extra], how="diagonal_relaxed")
+    return table.with_columns(
+        pl.col("non_facility_total", "facility_total").cast(pl.Decimal(38, 2)),
+        pl.col("conversion_factor").cast(pl.Decimal(38, 4)),
+    ).sort("hcpcs")
 
 
 def _mue_table(codes: pl.Series) -> bytes:
@@ -101,7 +133,7 @@ def _mue_table(codes: pl.Series) -> bytes:
         n,
         p=[0.2, 0.3, 0.5],
     )
-    values = rng.choice([1, 2, 3, 4, 6, 8], n, p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+    values = rng.choice([1, 2, 3, 4, 6, 8, 12], n, p=[0.1, 0.15, 0.15, 0.2, 0.2, 0.1, 0.1])
     frame = pl.DataFrame(
         {"code": codes, "value": values, "indicator": indicator, "rationale": "Clinical: Data"}
     )
@@ -116,7 +148,7 @@ def _mue_table(codes: pl.Series) -> bytes:
 
 def _claims(ptp: pl.DataFrame, codes: pl.Series, icd: pl.Series, level2: pl.Series) -> pl.DataFrame:
     """One million lines: claims of 2-6 lines on one date, codes drawn so that many pairs on a
-    claim are NCCI edits (half the lines come in edited pairs), modifiers, units 1-5, one or
+    claim are NCCI edits (half the lines come in edited pairs), modifiers, units 1-4, one or
     two diagnoses; a few codes are Level II and therapy codes, a few diagnoses are invalid."""
     rng = np.random.default_rng(SEED)
     sizes = rng.integers(2, 7, LINES // 2)
@@ -152,7 +184,7 @@ def _claims(ptp: pl.DataFrame, codes: pl.Series, icd: pl.Series, level2: pl.Seri
             "date_of_service": pl.Series(day).cast(pl.Date),
             "code": pl.Series(code, dtype=pl.String),
             "modifiers": mods.str.strip_chars(),
-            "units": rng.integers(1, 6, LINES),
+            "units": rng.choice([1, 2, 3, 4], LINES, p=[0.6, 0.25, 0.1, 0.05]),
             "diagnosis_codes": pl.Series(dx, dtype=pl.String),
             "place_of_service": "11",
         }

@@ -74,6 +74,8 @@ FINDING_SCHEMA: dict[str, pl.DataType] = {
 }
 
 Status = Callable[[str], None]
+#: A claim and date as one integer (a hash: joins on it check the claim id as well).
+GROUP = "_group"
 
 
 @functools.cache
@@ -152,7 +154,8 @@ def _with_editions(lines: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
             )
             .drop("edition", "start", "end")
         )
-    return lines.join(dates, on="date_of_service", how="left", maintain_order="left")
+    out = lines.join(dates, on="date_of_service", how="left", maintain_order="left")
+    return out.with_columns(pl.struct("claim_id", "date_of_service").hash().alias(GROUP))
 
 
 def _table(
@@ -511,36 +514,59 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     whatever the modifiers, indicator 1 is bypassed by a PTP-accepted modifier on the
     column-2 line, indicator 9 does not apply."""
     ptp_ed = pl.col(_edition_column("ptp"))
-    group = ["claim_id", "date_of_service"]
-    shared = judged.filter(pl.col("code").n_unique().over(group) > 1)
+    shared = judged.filter(pl.col("code").n_unique().over(GROUP) > 1)
     no_data = shared.filter(ptp_ed.is_null()).select(
         _finding("ncci-ptp", "no_data", ptp_ed, _no_data("ptp", editions, "NCCI PTP"))
     )
-    edits = _table(
-        editions,
-        "ptp",
-        ["column1", "column2", "effective_date", "deletion_date", "modifier_indicator"],
-        pl.col("column1").is_in(codes)
-        & pl.col("column2").is_in(codes)
-        & (pl.col("modifier_indicator") != "9"),
-    )
-    if not edits.height:
-        return no_data
     known = shared.filter(ptp_ed.is_not_null())
-    ed = _edition_column("ptp")
-    first = known.select(*group, ed, pl.col(LINE).alias("_line1"), pl.col("code").alias("_code1"))
-    second = known.select(*group, ed, LINE, "code", "modifiers", "units", "_payment", "_on_ptp")
     # Pairs of lines within a claim and date first (a claim has a handful of lines), then
     # the edits those pairs form: a popular column-1 code heads thousands of edits, so
     # joining the edits first would multiply every one of its lines by them.
-    pairs = (
-        first.join(second, on=[*group, ed])
-        .filter((pl.col("_line1") != pl.col(LINE)) & (pl.col("_code1") != pl.col("code")))
-        .join(
-            edits.rename({"edition": ed, "column1": "_code1", "column2": "code"}),
-            on=[ed, "_code1", "code"],
-        )
+    first = known.select(
+        GROUP,
+        pl.col("claim_id").alias("_claim1"),
+        pl.col("date_of_service").alias("_dos1"),
+        pl.col(LINE).alias("_line1"),
+        pl.col("code").alias("_code1"),
     )
+    second = known.select(
+        GROUP, "claim_id", "date_of_service", LINE, "code", "modifiers", "units", "_payment",
+        "_on_ptp", _edition_column("ptp"),
+    )  # fmt: skip
+    pairs = (
+        first.join(second, on=GROUP)
+        .filter(
+            (pl.col("_claim1") == pl.col("claim_id"))  # a hash collision is no pair
+            & (pl.col("_dos1") == pl.col("date_of_service"))
+            & (pl.col("_line1") != pl.col(LINE))
+            & (pl.col("_code1") != pl.col("code"))
+        )
+        .with_columns(_pair_key(pl.col("_code1"), pl.col("code")).alias("_pair"))
+    )
+    found = []
+    for edition in editions.of("ptp"):  # one join per edition in use, on one integer key
+        these = pairs.filter(ptp_ed == edition.label)
+        if not these.height:
+            continue
+        edits = (
+            pl.scan_parquet(edition.snapshot.data_path)
+            .filter(
+                pl.col("column1").is_in(codes)
+                & pl.col("column2").is_in(codes)
+                & (pl.col("modifier_indicator") != "9")
+            )
+            .select(
+                _pair_key(pl.col("column1"), pl.col("column2")).alias("_pair"),
+                "effective_date",
+                "deletion_date",
+                "modifier_indicator",
+            )
+            .collect()
+        )
+        found.append(these.join(edits, on="_pair"))
+    if not found:
+        return no_data
+    pairs = pl.concat(found)
     dos = _on("ptp")
     active = (pl.col("effective_date") <= dos) & (
         pl.col("deletion_date").is_null() | (dos <= pl.col("deletion_date"))
@@ -606,6 +632,14 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     return pl.concat([no_data, found])
 
 
+def _pair_key(column1: pl.Expr, column2: pl.Expr) -> pl.Expr:
+    """Two five-character codes as one integer (base 36 each: 36**10 < 2**63), so that the
+    edits are found by one integer join rather than a join on two strings."""
+    return column1.str.to_integer(base=36, dtype=pl.Int64) * 36**5 + column2.str.to_integer(
+        base=36, dtype=pl.Int64
+    )
+
+
 def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.DataFrame:
     """Units above the MUE: per line (indicator 1) or per claim and date (2 and 3; the
     claim stands in for the beneficiary, whom a claims file without identifiers cannot name)."""
@@ -625,7 +659,7 @@ def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
         table.rename({"edition": _edition_column("mue")}),
         on=[_edition_column("mue"), "code"],
     )
-    per_day = pl.col("units").sum().over("claim_id", "date_of_service", "code")
+    per_day = pl.col("units").sum().over(GROUP, "claim_id", "date_of_service", "code")
     counted = (
         pl.when(pl.col("adjudication_indicator") == "1").then(pl.col("units")).otherwise(per_day)
     )
