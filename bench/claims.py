@@ -112,7 +112,9 @@ def _fee_schedule(real: pl.DataFrame, codes: pl.Series) -> pl.DataFrame:
     extra = pl.DataFrame(
         {
             "hcpcs": others,
-            "status_code": rng.choice(["A", "N", "I", "B", "C"], n, p=[0.9, 0.03, 0.02, 0.03, 0.02]),
+            "status_code": rng.choice(
+                ["A", "N", "I", "B", "C"], n, p=[0.9, 0.03, 0.02, 0.03, 0.02]
+            ),
             "non_facility_total": rvu,
             "facility_total": rvu,
         }

@@ -74,8 +74,12 @@ FINDING_SCHEMA: dict[str, pl.DataType] = {
 }
 
 Status = Callable[[str], None]
-#: A claim and date as one integer (a hash: joins on it check the claim id as well).
+#: A claim and date as one integer (the claim id's dense rank, then the day).
 GROUP = "_group"
+#: Up to this many distinct codes, the NCCI edits are filtered by code while being read.
+FEW_CODES = 2000
+#: A line's code as an integer (base 36), for integer joins and groupings.
+CODE36 = "_code36"
 
 
 @functools.cache
@@ -155,7 +159,13 @@ def _with_editions(lines: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
             .drop("edition", "start", "end")
         )
     out = lines.join(dates, on="date_of_service", how="left", maintain_order="left")
-    return out.with_columns(pl.struct("claim_id", "date_of_service").hash().alias(GROUP))
+    claim = pl.col("claim_id").rank("dense").cast(pl.Int64)
+    day = pl.col("date_of_service").to_physical().cast(pl.Int64) + 2**31
+    return out.with_columns(
+        (claim * 2**32 + day).alias(GROUP),
+        pl.col("code").str.to_integer(base=36, dtype=pl.Int64).alias(CODE36),
+        (" " + pl.col("modifiers").list.join(" ") + " ").alias("_modtext"),
+    )
 
 
 def _table(
@@ -514,47 +524,33 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     whatever the modifiers, indicator 1 is bypassed by a PTP-accepted modifier on the
     column-2 line, indicator 9 does not apply."""
     ptp_ed = pl.col(_edition_column("ptp"))
-    shared = judged.filter(pl.col("code").n_unique().over(GROUP) > 1)
-    no_data = shared.filter(ptp_ed.is_null()).select(
+    shared = judged.filter(ptp_ed.is_null())
+    shared = shared.filter(pl.col("code").n_unique().over(GROUP) > 1)
+    no_data = shared.select(
         _finding("ncci-ptp", "no_data", ptp_ed, _no_data("ptp", editions, "NCCI PTP"))
     )
-    known = shared.filter(ptp_ed.is_not_null())
     # Pairs of lines within a claim and date first (a claim has a handful of lines), then
     # the edits those pairs form: a popular column-1 code heads thousands of edits, so
-    # joining the edits first would multiply every one of its lines by them.
-    first = known.select(
-        GROUP,
-        pl.col("claim_id").alias("_claim1"),
-        pl.col("date_of_service").alias("_dos1"),
-        pl.col(LINE).alias("_line1"),
-        pl.col("code").alias("_code1"),
-    )
-    second = known.select(
-        GROUP, "claim_id", "date_of_service", LINE, "code", "modifiers", "units", "_payment",
-        "_on_ptp", _edition_column("ptp"),
-    )  # fmt: skip
-    pairs = (
-        first.join(second, on=GROUP)
-        .filter(
-            (pl.col("_claim1") == pl.col("claim_id"))  # a hash collision is no pair
-            & (pl.col("_dos1") == pl.col("date_of_service"))
-            & (pl.col("_line1") != pl.col(LINE))
-            & (pl.col("_code1") != pl.col("code"))
-        )
-        .with_columns(_pair_key(pl.col("_code1"), pl.col("code")).alias("_pair"))
-    )
+    # joining the edits first would multiply every one of its lines by them. Both joins
+    # are on integers (claim and date; the two codes packed into one); the lines' details
+    # are joined back to the few pairs that are edits.
     found = []
-    for edition in editions.of("ptp"):  # one join per edition in use, on one integer key
-        these = pairs.filter(ptp_ed == edition.label)
-        if not these.height:
+    for edition in editions.of("ptp"):
+        lines = judged.filter(ptp_ed == edition.label).select(GROUP, LINE, CODE36)
+        if not lines.height:
             continue
+        pairs = (
+            lines.rename({LINE: "_line1", CODE36: "_c1"})
+            .join(lines, on=GROUP)
+            .filter((pl.col("_line1") != pl.col(LINE)) & (pl.col("_c1") != pl.col(CODE36)))
+            .select(LINE, "_line1", (pl.col("_c1") * 36**5 + pl.col(CODE36)).alias("_pair"))
+        )
+        wanted = pl.col("modifier_indicator") != "9"
+        if len(codes) <= FEW_CODES:  # a clinic's file: read only the edits between its codes
+            wanted = wanted & pl.col("column1").is_in(codes) & pl.col("column2").is_in(codes)
         edits = (
             pl.scan_parquet(edition.snapshot.data_path)
-            .filter(
-                pl.col("column1").is_in(codes)
-                & pl.col("column2").is_in(codes)
-                & (pl.col("modifier_indicator") != "9")
-            )
+            .filter(wanted)
             .select(
                 _pair_key(pl.col("column1"), pl.col("column2")).alias("_pair"),
                 "effective_date",
@@ -563,17 +559,29 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
             )
             .collect()
         )
-        found.append(these.join(edits, on="_pair"))
+        found.append(pairs.join(edits, on="_pair"))
     if not found:
         return no_data
-    pairs = pl.concat(found)
+    details = judged.select(
+        LINE, "claim_id", "date_of_service", "code", "modifiers", "_modtext", "units",
+        "_payment", "_on_ptp", _edition_column("ptp"),
+    )  # fmt: skip
+    pairs = (
+        pl.concat(found)
+        .join(details, on=LINE)
+        .join(
+            judged.select(pl.col(LINE).alias("_line1"), pl.col("code").alias("_code1")), on="_line1"
+        )
+    )
     dos = _on("ptp")
     active = (pl.col("effective_date") <= dos) & (
         pl.col("deletion_date").is_null() | (dos <= pl.col("deletion_date"))
     )
     pairs = pairs.filter(active)
     accepted = pl.col("modifiers").list.set_intersection(list(PTP_MODIFIERS))
-    bypass = (pl.col("modifier_indicator") == "1") & (accepted.list.len() > 0)
+    bypass = (pl.col("modifier_indicator") == "1") & pl.col("_modtext").str.contains(
+        " (?:" + "|".join(PTP_MODIFIERS) + ") "
+    )
     outcome = pl.when(bypass).then(pl.lit("bypassed")).otherwise(pl.lit("fail"))
     message = (
         pl.when(pl.col("modifier_indicator") == "0")
@@ -659,7 +667,7 @@ def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
         table.rename({"edition": _edition_column("mue")}),
         on=[_edition_column("mue"), "code"],
     )
-    per_day = pl.col("units").sum().over(GROUP, "claim_id", "date_of_service", "code")
+    per_day = pl.col("units").sum().over(GROUP, CODE36)
     counted = (
         pl.when(pl.col("adjudication_indicator") == "1").then(pl.col("units")).otherwise(per_day)
     )
@@ -698,9 +706,8 @@ def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
 
 def _therapy(judged: pl.DataFrame) -> pl.DataFrame:
     """An always-therapy code without its discipline; CQ without GP, CO without GO."""
-    mods = pl.col("modifiers")
-    has = lambda m: mods.list.contains(m)  # noqa: E731
-    discipline = mods.list.set_intersection(list(DISCIPLINES)).list.len() > 0
+    mods = pl.col("_modtext")
+    discipline = mods.str.contains(" (?:GP|GO|GN) ")
     always = pl.col("code").is_in(list(therapy_codes()))
     why = (
         pl.when(always & ~discipline)
@@ -710,9 +717,9 @@ def _therapy(judged: pl.DataFrame) -> pl.DataFrame:
                 pl.col("code"),
             )
         )
-        .when(has("CQ") & ~has("GP"))
+        .when(mods.str.contains(" CQ ", literal=True) & ~mods.str.contains(" GP ", literal=True))
         .then(pl.lit("CQ (physical therapist assistant) without GP on the line"))
-        .when(has("CO") & ~has("GO"))
+        .when(mods.str.contains(" CO ", literal=True) & ~mods.str.contains(" GO ", literal=True))
         .then(pl.lit("CO (occupational therapy assistant) without GO on the line"))
     )
     return (

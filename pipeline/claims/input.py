@@ -40,11 +40,14 @@ MAX_MODIFIERS = 4
 CPT = r"^[0-9]{4}[0-9A-Z]$"
 LEVEL2 = r"^[A-V][0-9]{4}$"
 CODE = r"^(?:[0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$"
-MODIFIER = r"^[0-9A-Z]{2}$"
+SEPARATORS = r"[\s,;:|]+"
+_SEP = r"[\s,;:|]"
 #: ICD-10-CM: a letter, a digit, a letter or digit, then up to four more; a dot may follow
 #: the third character.
-ICD10CM = r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$"
-SEPARATORS = r"[\s,;:|]+"
+_ICD_CODE = r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?"
+#: A whole cell of up to four modifiers, or of diagnosis codes, checked in one match.
+_MODIFIERS_CELL = rf"^{_SEP}*(?:[0-9A-Z]{{2}}(?:{_SEP}+[0-9A-Z]{{2}}){{0,3}})?{_SEP}*$"
+_DIAGNOSES_CELL = rf"^{_SEP}*(?:{_ICD_CODE}(?:{_SEP}+{_ICD_CODE})*)?{_SEP}*$"
 _ISO = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _US = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"
 
@@ -168,29 +171,28 @@ def _first_multiline(text: str) -> int:
 
 
 def _split(column: pl.Expr) -> pl.Expr:
-    return (
-        column.str.to_uppercase().str.replace_all(SEPARATORS, " ").str.strip_chars().str.split(" ")
-    )
+    """A checked cell of codes as a list (empty for an empty cell)."""
+    text = column.fill_null("").str.replace_all(SEPARATORS, " ").str.strip_chars()
+    return pl.when(text != "").then(text.str.split(" ")).otherwise(pl.lit([], pl.List(pl.String)))
 
 
 def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     dos = pl.col("date_of_service")
-    iso = dos.str.to_date("%Y-%m-%d", strict=False)
-    us = dos.str.to_date("%m/%d/%Y", strict=False)
     frame = frame.with_columns(
         pl.when(dos.str.contains(_ISO))
-        .then(iso)
-        .when(dos.str.contains(_US))
-        .then(us)
+        .then(dos.str.to_date("%Y-%m-%d", strict=False))
         .alias("_date"),
-        pl.col("code").str.to_uppercase(),
-        _split(pl.col("modifiers")).alias("_mods"),
-        _split(pl.col("diagnosis_codes")).alias("_dx"),
+        pl.col("code", "modifiers", "diagnosis_codes").str.to_uppercase(),
     )
-    frame = frame.with_columns(
-        pl.col("_mods").list.eval(pl.element().filter(pl.element() != "")).fill_null([]),
-        pl.col("_dx").list.eval(pl.element().filter(pl.element() != "")).fill_null([]),
-    )
+    if frame["_date"].null_count() > frame["date_of_service"].null_count():
+        # Some dates are not ISO: try the US form on those (most files use one form).
+        us = dos.str.contains(_US) & pl.col("_date").is_null()
+        frame = frame.with_columns(
+            pl.when(us)
+            .then(dos.str.to_date("%m/%d/%Y", strict=False))
+            .otherwise("_date")
+            .alias("_date")
+        )
     checks: Checks = {
         "claim_id": (pl.col("claim_id").is_not_null(), "is empty: every line needs a claim_id"),
         "date_of_service": (
@@ -203,8 +205,7 @@ def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
             "4 digits) code",
         ),
         "modifiers": (
-            pl.col("_mods").list.len().le(MAX_MODIFIERS)
-            & pl.col("_mods").list.eval(pl.element().str.contains(MODIFIER)).list.all(),
+            pl.col("modifiers").str.contains(_MODIFIERS_CELL).fill_null(True),
             f"is not up to {MAX_MODIFIERS} two-character modifiers",
         ),
         "units": (
@@ -213,7 +214,7 @@ def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
             "is not a whole number of units, 1 or more",
         ),
         "diagnosis_codes": (
-            pl.col("_dx").list.eval(pl.element().str.contains(ICD10CM)).list.all(),
+            pl.col("diagnosis_codes").str.contains(_DIAGNOSES_CELL).fill_null(True),
             "is not a list of ICD-10-CM codes",
         ),
         "place_of_service": (
@@ -231,11 +232,11 @@ def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
         "claim_id",
         pl.col("_date").alias("date_of_service"),
         "code",
-        pl.col("_mods").alias("modifiers"),
+        _split(pl.col("modifiers")).alias("modifiers"),
         pl.col("units").cast(pl.Int64),
-        pl.col("_dx")
-        .list.eval(pl.element().str.replace(".", "", literal=True))
-        .alias("diagnosis_codes"),
+        _split(pl.col("diagnosis_codes").str.replace_all(".", "", literal=True)).alias(
+            "diagnosis_codes"
+        ),
         "place_of_service",
         pl.col("charge").str.to_decimal(scale=2).cast(pl.Decimal(18, 2)),
     )

@@ -83,6 +83,8 @@ def test_therapy_modifiers(edge: ClaimsCheck) -> None:
     [cq] = on(edge, 15, "therapy-modifier")
     assert "always-therapy" in str(cq["message"])  # 97110 with CQ and no GP at all
     assert on(edge, 19, "therapy-modifier") == []  # 97110 GO CO: fine
+    [bare] = on(edge, 23, "therapy-modifier")  # 97110 with no modifier at all
+    assert "needs GP, GO or GN" in str(bare["message"])
 
 
 def test_mue_per_date_sums_the_lines_and_per_line_counts_one(edge: ClaimsCheck) -> None:
