@@ -121,11 +121,17 @@ def check_lines(
     if not findings.height:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     order = pl.col("rule").replace_strict(list(RULES), range(len(RULES)), return_dtype=pl.Int32)
-    return findings.sort(LINE, order, "other_line", "message", nulls_last=True)
+    return findings.sort(LINE, order, "other_line", nulls_last=True, maintain_order=True)
 
 
 def _edition_column(kind: Kind) -> str:
     return f"_ed_{kind}"
+
+
+def _index_column(kind: Kind) -> str:
+    """The line's edition of `kind` as its position in `EditionSet.of(kind)`: joins with
+    the editions' rows are then on two integers (this and the packed code)."""
+    return f"_ei_{kind}"
 
 
 def _on(kind: Kind) -> pl.Expr:
@@ -140,11 +146,13 @@ def _with_editions(lines: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
     dates = lines.select(pl.col("date_of_service").unique().sort())
     dos = pl.col("date_of_service")
     for kind in KINDS:
-        windows = editions.windows(kind).sort("start")
+        windows = editions.windows(kind).with_row_index("_ei").sort("start")
+        windows = windows.with_columns(pl.col("_ei").cast(pl.Int32))
         column = _edition_column(kind)
         if pin := editions.pins.get(kind):
             dates = dates.with_columns(
                 pl.lit(pin.label, pl.String).alias(column),
+                pl.lit(editions.of(kind).index(pin), pl.Int32).alias(_index_column(kind)),
                 pl.max_horizontal(dos, pl.lit(pin.start, pl.Date)).alias(f"_on_{kind}"),
             )
             continue
@@ -154,38 +162,67 @@ def _with_editions(lines: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
             )
             .with_columns(
                 pl.when(dos < pl.col("end")).then(pl.col("edition")).alias(column),
+                pl.when(dos < pl.col("end")).then(pl.col("_ei")).alias(_index_column(kind)),
                 dos.alias(f"_on_{kind}"),
             )
-            .drop("edition", "start", "end")
+            .drop("edition", "_ei", "start", "end")
         )
     out = lines.join(dates, on="date_of_service", how="left", maintain_order="left")
     claim = pl.col("claim_id").rank("dense").cast(pl.Int64)
     day = pl.col("date_of_service").to_physical().cast(pl.Int64) + 2**31
     return out.with_columns(
         (claim * 2**32 + day).alias(GROUP),
-        pl.col("code").str.to_integer(base=36, dtype=pl.Int64).alias(CODE36),
+        _packed(pl.col("code")).alias(CODE36),
         (" " + pl.col("modifiers").list.join(" ") + " ").alias("_modtext"),
     )
 
 
 def _table(
-    editions: EditionSet, kind: Kind, columns: Sequence[str], where: pl.Expr | None = None
+    editions: EditionSet,
+    kind: Kind,
+    columns: Sequence[str],
+    where: pl.Expr | None = None,
+    key: str = "code",
 ) -> pl.DataFrame:
-    """The rows of every edition of `kind` (those `where` keeps), with an `edition` column.
+    """The rows of every edition of `kind` (those `where` keeps), with `_ei` (the edition's
+    position, as `_index_column` gives it for a line) and `_k` (the `key` code packed into
+    an integer, as `CODE36` is for a line's code).
 
     Read straight from each snapshot's Parquet file, so that the filter is applied while
-    reading: of 2.5 million NCCI edits only those between billed codes are loaded."""
+    reading."""
     frames = []
     pin = editions.pins.get(kind)
-    for edition in (pin,) if pin else editions.of(kind):
+    for index, edition in enumerate(editions.of(kind)):
+        if pin is not None and edition != pin:
+            continue
         scan = pl.scan_parquet(edition.snapshot.data_path)
         if where is not None:
             scan = scan.filter(where)
-        scan = scan.select(columns)
-        frames.append(scan.with_columns(pl.lit(edition.label).alias("edition")))
+        frames.append(
+            scan.select(
+                *columns,
+                pl.lit(index, pl.Int32).alias("_ei"),
+                _packed(pl.col(key)).alias("_k"),
+            )
+        )
     if not frames:
         return pl.DataFrame()
     return pl.concat(frames).collect()
+
+
+def _packed(code: pl.Expr) -> pl.Expr:
+    """A code of up to 12 letters and digits as an integer: base 36 (with a leading 1, so
+    that `0001` and `1` differ)."""
+    return ("1" + code).str.to_integer(base=36, dtype=pl.Int64)
+
+
+def _finding_inputs(kind: Kind) -> list[str]:
+    """The columns `_finding` reads (and the edition columns of `kind`): what a rule that
+    explodes lines (one row per modifier, per diagnosis) needs to carry."""
+    return [
+        LINE, "claim_id", "date_of_service", "code", "modifiers", "units", "_payment",
+        _edition_column(kind), _index_column(kind), f"_on_{kind}",
+    ]  # fmt: skip
 
 
 def _finding(
@@ -249,8 +286,8 @@ def _with_payment(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) 
             "conversion_factor",
         ],
         pl.col("hcpcs").is_in(codes) & pl.col("modifier").is_null(),
+        key="hcpcs",
     )
-    column = _edition_column("pfs")
     if not pfs.height:
         return judged.with_columns(
             pl.lit(None, pl.String).alias("_status"),
@@ -260,14 +297,15 @@ def _with_payment(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) 
     rvu = pl.when(facility).then(pl.col("facility_total")).otherwise(pl.col("non_facility_total"))
     per_unit = (rvu * pl.col("conversion_factor")).round(2).cast(pl.Decimal(18, 2))
     priced = pfs.select(
-        pl.col("edition").alias(column),
-        pl.col("hcpcs").alias("code"),
+        pl.col("_ei").alias(_index_column("pfs")),
+        pl.col("_k").alias(CODE36),
         pl.col("status_code").alias("_status"),
         "non_facility_total",
         "facility_total",
         "conversion_factor",
     )
-    out = judged.join(priced, on=[column, "code"], how="left", maintain_order="left")
+    on = [_index_column("pfs"), CODE36]
+    out = judged.join(priced, on=on, how="left", maintain_order="left")
     return out.with_columns(
         (per_unit * pl.col("units")).cast(pl.Decimal(18, 2)).alias("_payment")
     ).drop("non_facility_total", "facility_total", "conversion_factor")
@@ -285,10 +323,14 @@ def _codes(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.D
     level2 = judged.filter(pl.col("code").str.contains(LEVEL2))
     if hcpcs.height:
         level2 = level2.join(
-            hcpcs.rename({"edition": _edition_column("hcpcs")}).with_columns(
-                pl.lit(True).alias("_listed")
+            hcpcs.select(
+                pl.col("_ei").alias(_index_column("hcpcs")),
+                pl.col("_k").alias(CODE36),
+                "add_date",
+                "termination_date",
+                pl.lit(True).alias("_listed"),
             ),
-            on=[_edition_column("hcpcs"), "code"],
+            on=[_index_column("hcpcs"), CODE36],
             how="left",
             maintain_order="left",
         )
@@ -365,7 +407,7 @@ def _modifiers(judged: pl.DataFrame, editions: EditionSet, reference: Reference)
     hcpcs_ed = pl.col(_edition_column("hcpcs"))
     exploded = (
         judged.filter(pl.col("modifiers").list.len() > 0)
-        .with_columns(pl.col("modifiers").alias("_modifier"))
+        .select(*_finding_inputs("hcpcs"), pl.col("modifiers").alias("_modifier"))
         .explode("_modifier")
     )
     cpt_mods = list(reference.modifiers)
@@ -378,15 +420,15 @@ def _modifiers(judged: pl.DataFrame, editions: EditionSet, reference: Reference)
         pl.col("code").is_in(mods) & (pl.col("record_type") == "modifier"),
     )
     if table.height:
-        level2 = level2.join(
+        level2 = level2.with_columns(_packed(pl.col("_modifier")).alias("_k")).join(
             table.select(
-                pl.col("edition").alias(_edition_column("hcpcs")),
-                pl.col("code").alias("_modifier"),
+                pl.col("_ei").alias(_index_column("hcpcs")),
+                "_k",
                 pl.col("add_date").alias("_mod_added"),
                 pl.col("termination_date").alias("_mod_ended"),
                 pl.lit(True).alias("_listed"),
             ),
-            on=[_edition_column("hcpcs"), "_modifier"],
+            on=[_index_column("hcpcs"), "_k"],
             how="left",
             maintain_order="left",
         )
@@ -437,19 +479,18 @@ def _diagnoses(judged: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
     icd_ed = pl.col(_edition_column("icd10cm"))
     exploded = (
         judged.filter(pl.col("diagnosis_codes").list.len() > 0)
-        .with_columns(pl.col("diagnosis_codes").alias("_dx"))
+        .select(*_finding_inputs("icd10cm"), pl.col("diagnosis_codes").alias("_dx"))
         .explode("_dx")
     )
-    wanted = exploded["_dx"].unique().to_list()
-    table = _table(editions, "icd10cm", ["code", "billable"], pl.col("code").is_in(wanted))
+    table = _table(editions, "icd10cm", ["billable"])
     if table.height:
-        exploded = exploded.join(
+        exploded = exploded.with_columns(_packed(pl.col("_dx")).alias("_k")).join(
             table.select(
-                pl.col("edition").alias(_edition_column("icd10cm")),
-                pl.col("code").alias("_dx"),
+                pl.col("_ei").alias(_index_column("icd10cm")),
+                "_k",
                 pl.col("billable").alias("_billable"),
             ),
-            on=[_edition_column("icd10cm"), "_dx"],
+            on=[_index_column("icd10cm"), "_k"],
             how="left",
             maintain_order="left",
         )
@@ -535,15 +576,15 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     # are on integers (claim and date; the two codes packed into one); the lines' details
     # are joined back to the few pairs that are edits.
     found = []
-    for edition in editions.of("ptp"):
-        lines = judged.filter(ptp_ed == edition.label).select(GROUP, LINE, CODE36)
+    for index, edition in enumerate(editions.of("ptp")):
+        lines = judged.filter(pl.col(_index_column("ptp")) == index).select(GROUP, LINE, CODE36)
         if not lines.height:
             continue
         pairs = (
             lines.rename({LINE: "_line1", CODE36: "_c1"})
             .join(lines, on=GROUP)
             .filter((pl.col("_line1") != pl.col(LINE)) & (pl.col("_c1") != pl.col(CODE36)))
-            .select(LINE, "_line1", (pl.col("_c1") * 36**5 + pl.col(CODE36)).alias("_pair"))
+            .select(LINE, "_line1", _pair_of(pl.col("_c1"), pl.col(CODE36)).alias("_pair"))
         )
         wanted = pl.col("modifier_indicator") != "9"
         if len(codes) <= FEW_CODES:  # a clinic's file: read only the edits between its codes
@@ -552,7 +593,7 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
             pl.scan_parquet(edition.snapshot.data_path)
             .filter(wanted)
             .select(
-                _pair_key(pl.col("column1"), pl.col("column2")).alias("_pair"),
+                _pair_of(_packed(pl.col("column1")), _packed(pl.col("column2"))).alias("_pair"),
                 "effective_date",
                 "deletion_date",
                 "modifier_indicator",
@@ -640,12 +681,10 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     return pl.concat([no_data, found])
 
 
-def _pair_key(column1: pl.Expr, column2: pl.Expr) -> pl.Expr:
-    """Two five-character codes as one integer (base 36 each: 36**10 < 2**63), so that the
-    edits are found by one integer join rather than a join on two strings."""
-    return column1.str.to_integer(base=36, dtype=pl.Int64) * 36**5 + column2.str.to_integer(
-        base=36, dtype=pl.Int64
-    )
+def _pair_of(code1: pl.Expr, code2: pl.Expr) -> pl.Expr:
+    """Two packed five-character codes (below 36**6 each) as one integer, so that the edits
+    are found by one integer join rather than a join on two strings."""
+    return code1 * 36**6 + code2
 
 
 def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.DataFrame:
@@ -664,8 +703,8 @@ def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     if not table.height:
         return no_data
     joined = judged.filter(mue_ed.is_not_null()).join(
-        table.rename({"edition": _edition_column("mue")}),
-        on=[_edition_column("mue"), "code"],
+        table.drop("code").rename({"_ei": _index_column("mue"), "_k": CODE36}),
+        on=[_index_column("mue"), CODE36],
     )
     per_day = pl.col("units").sum().over(GROUP, CODE36)
     counted = (

@@ -68,7 +68,7 @@ def read_claims(path: Path) -> pl.DataFrame:
     text = _decode(data, name)
     if not text.strip():
         raise InputError(name, "file is empty: expected a header and claim lines")
-    frame = _parse(text, name)
+    frame = _parse(text, name, data)
     return _typed(frame, name)
 
 
@@ -94,11 +94,17 @@ def _decode(data: bytes, name: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _parse(text: str, name: str) -> pl.DataFrame:
+def _parse(text: str, name: str, data: bytes | None = None) -> pl.DataFrame:
+    """The CSV's cells as text. Polars reads the bytes when they are UTF-8 with LF or CRLF
+    line ends (the text, already decoded to check it, otherwise)."""
     header_line = text.split("\n", 1)[0]
+    if data is not None and data.count(b"\r") == data.count(b"\r\n"):
+        source: io.StringIO | bytes = data.removeprefix(codecs.BOM_UTF8)
+    else:
+        source = io.StringIO(text)
     try:
         frame = pl.read_csv(
-            io.StringIO(text),
+            source,
             infer_schema=False,
             has_header=True,
             raise_if_empty=False,
@@ -135,8 +141,14 @@ def _parse(text: str, name: str) -> pl.DataFrame:
             "a quoted cell spans several lines: one claim line per text line, please",
             line=_first_multiline(text),
         )
-    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns)
-    frame = frame.with_columns(pl.col(c).replace("", None) for c in frame.columns)
+    padded = frame.select(
+        (c.str.starts_with(" ") | c.str.ends_with(" ") | c.str.contains("\t", literal=True)).any()
+        for c in map(pl.col, frame.columns)
+    ).row(0)
+    frame = frame.with_columns(
+        pl.col(c).str.strip_chars() for c, pad in zip(frame.columns, padded, strict=True) if pad
+    )
+    frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)) for c in frame.columns)
     frame = frame.with_columns(
         pl.lit(None, pl.String).alias(c) for c in OPTIONAL if c not in frame.columns
     )
@@ -170,10 +182,15 @@ def _first_multiline(text: str) -> int:
     return line
 
 
-def _split(column: pl.Expr) -> pl.Expr:
-    """A checked cell of codes as a list (empty for an empty cell)."""
-    text = column.fill_null("").str.replace_all(SEPARATORS, " ").str.strip_chars()
-    return pl.when(text != "").then(text.str.split(" ")).otherwise(pl.lit([], pl.List(pl.String)))
+def _split(frame: pl.DataFrame, column: str, drop: str = "") -> pl.Series:
+    """A checked column of codes as lists (an empty cell: an empty list). The separators are
+    normalised only if the file uses others than single spaces (most files do not)."""
+    text = pl.col(column)
+    if drop:
+        text = text.str.replace_all(drop, "", literal=True)
+    if frame.select(pl.col(column).str.contains(r"[,;:|\t]|  |^ | $").any()).item():
+        text = text.str.replace_all(SEPARATORS, " ").str.strip_chars().replace("", None)
+    return frame.select(text.str.split(" ").fill_null(pl.lit([], pl.List(pl.String))))[column]
 
 
 def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -232,11 +249,9 @@ def _typed(frame: pl.DataFrame, name: str) -> pl.DataFrame:
         "claim_id",
         pl.col("_date").alias("date_of_service"),
         "code",
-        _split(pl.col("modifiers")).alias("modifiers"),
+        _split(frame, "modifiers").alias("modifiers"),
         pl.col("units").cast(pl.Int64),
-        _split(pl.col("diagnosis_codes").str.replace_all(".", "", literal=True)).alias(
-            "diagnosis_codes"
-        ),
+        _split(frame, "diagnosis_codes", drop=".").alias("diagnosis_codes"),
         "place_of_service",
         pl.col("charge").str.to_decimal(scale=2).cast(pl.Decimal(18, 2)),
     )
