@@ -21,9 +21,11 @@ import polars as pl
 
 from pipeline.claims.editions import FOREVER, KINDS, EditionSet, Kind
 from pipeline.claims.input import CPT, LEVEL2
+from pipeline.keys import KeyPacking
 from pipeline.reference import Reference, load_reference
 from pipeline.sources.coerce import LINE
 from pipeline.sources.pprrvu import STATUS_CODES
+from pipeline.store import KEY_COLUMN, Snapshot
 
 #: The rules, in the order reports list them, and what each checks.
 RULES: dict[str, str] = {
@@ -575,32 +577,37 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
     # joining the edits first would multiply every one of its lines by them. Both joins
     # are on integers (claim and date; the two codes packed into one); the lines' details
     # are joined back to the few pairs that are edits.
-    found = []
+    found: list[pl.DataFrame] = []
     for index, edition in enumerate(editions.of("ptp")):
-        lines = judged.filter(pl.col(_index_column("ptp")) == index).select(GROUP, LINE, CODE36)
+        lines = judged.filter(pl.col(_index_column("ptp")) == index)
         if not lines.height:
             continue
+        packing, stored = _pair_packing(edition.snapshot)
+        # A pair's key is packing(code 1, null) + packing(null, code 2): the packed key is
+        # (column 1's value) * (column 2's range) + (column 2's value), a null packing to 0.
+        lines = lines.with_columns(pl.lit(None, pl.String).alias("_none")).select(
+            GROUP,
+            LINE,
+            packing.expr(["code", "_none"]).alias("_as1"),
+            packing.expr(["_none", "code"]).alias("_as2"),
+        )
         pairs = (
-            lines.rename({LINE: "_line1", CODE36: "_c1"})
-            .join(lines, on=GROUP)
-            .filter((pl.col("_line1") != pl.col(LINE)) & (pl.col("_c1") != pl.col(CODE36)))
-            .select(LINE, "_line1", _pair_of(pl.col("_c1"), pl.col(CODE36)).alias("_pair"))
+            lines.select(GROUP, pl.col(LINE).alias("_line1"), "_as1")
+            .join(lines.select(GROUP, LINE, "_as2"), on=GROUP)
+            .filter(pl.col("_line1") != pl.col(LINE))
+            .select(LINE, "_line1", (pl.col("_as1") + pl.col("_as2")).alias(KEY_COLUMN))
         )
         wanted = pl.col("modifier_indicator") != "9"
         if len(codes) <= FEW_CODES:  # a clinic's file: read only the edits between its codes
             wanted = wanted & pl.col("column1").is_in(codes) & pl.col("column2").is_in(codes)
+        key = pl.col(KEY_COLUMN) if stored else packing.expr(["column1", "column2"])
         edits = (
             pl.scan_parquet(edition.snapshot.data_path)
             .filter(wanted)
-            .select(
-                _pair_of(_packed(pl.col("column1")), _packed(pl.col("column2"))).alias("_pair"),
-                "effective_date",
-                "deletion_date",
-                "modifier_indicator",
-            )
+            .select(key.alias(KEY_COLUMN), "effective_date", "deletion_date", "modifier_indicator")
             .collect()
         )
-        found.append(pairs.join(edits, on="_pair"))
+        found.append(pairs.join(edits, on=KEY_COLUMN))
     if not found:
         return no_data
     details = judged.select(
@@ -668,23 +675,32 @@ def _ptp(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.Dat
             )
         )
     )
-    found = pairs.select(
-        _finding(
-            "ncci-ptp",
-            outcome,
-            ptp_ed,
-            message,
-            other_code=pl.col("_code1"),
-            other_line=pl.col("_line1"),
-        )
+    return pl.concat(
+        [
+            no_data,
+            pairs.select(
+                _finding(
+                    "ncci-ptp",
+                    outcome,
+                    ptp_ed,
+                    message,
+                    other_code=pl.col("_code1"),
+                    other_line=pl.col("_line1"),
+                )
+            ),
+        ]
     )
-    return pl.concat([no_data, found])
 
 
-def _pair_of(code1: pl.Expr, code2: pl.Expr) -> pl.Expr:
-    """Two packed five-character codes (below 36**6 each) as one integer, so that the edits
-    are found by one integer join rather than a join on two strings."""
-    return code1 * 36**6 + code2
+def _pair_packing(snapshot: Snapshot) -> tuple[KeyPacking, bool]:
+    """How to pack (column 1, column 2) into one integer: as the snapshot's stored key was
+    packed, if it has one (an NCCI-scale edition: its key column is then read as it is),
+    else at five characters each."""
+    index = snapshot.manifest.index
+    packing = KeyPacking.parse(index.key) if index is not None else None
+    if packing is not None and packing.ordered:
+        return packing, True
+    return KeyPacking((5, 5)), False
 
 
 def _mue(judged: pl.DataFrame, editions: EditionSet, codes: list[str]) -> pl.DataFrame:
