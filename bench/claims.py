@@ -412,6 +412,17 @@ def results(found: dict[str, Measurement]) -> dict[str, Any]:
     }
 
 
+def targets(found: dict[str, Measurement]) -> list[Any]:
+    """The issue's targets: ours at most 1.0x DuckDB in the same run, peak RSS <= 1.5 GB."""
+    from bench.runner import Target
+
+    r = results(found)
+    return [
+        Target("Claims check: ours / DuckDB SQL", r["ours_vs_duckdb"], 1.0),
+        Target("Claims check peak RSS, GB", r["peak_rss_mb"] / 1000, 1.5),
+    ]
+
+
 def table(found: dict[str, Measurement]) -> str:
     r = results(found)
     return "\n".join(
