@@ -68,18 +68,18 @@ def _paths(root: Path) -> dict[str, Path]:
 
 def prepare(root: Path, ptp_file: Path) -> None:
     """The store and the claims file (not timed)."""
-    from pipeline.builtin import BUILTIN
-    from pipeline.ingest import ingest
+    from pipeline.codesets import builtin
+    from pipeline.project.ingest import ingest
     from pipeline.store import SourceInfo, Store
 
     paths = _paths(root)
     shutil.rmtree(paths["store"], ignore_errors=True)
     store = Store(paths["store"])
-    ingest(store, BUILTIN["ncci-ptp"], ptp_file, "2025Q2", DATES[0])
+    ingest(store, builtin()["ncci-ptp"], ptp_file, "2025Q2", DATES[0])
     ptp = store.get("ncci-ptp", "2025Q2").frame(["column1", "column2", "modifier_indicator"])
     codes = pl.concat([ptp["column1"], ptp["column2"]]).unique().sort()
     paths["mue"].write_bytes(_mue_table(codes))
-    ingest(store, BUILTIN["mue"], paths["mue"], "2025Q2", DATES[0])
+    ingest(store, builtin()["mue"], paths["mue"], "2025Q2", DATES[0])
     bundled = Store(REPO / "snapshots")
     icd = bundled.get("icd10cm", "FY2025")
     shutil.copytree(icd.path, store.root / "icd10cm" / "FY2025")
@@ -211,10 +211,10 @@ def duckdb_sql(root: Path) -> Any:
     """The same rules in DuckDB SQL: range joins on the windows, a self-join for pairs."""
     import duckdb
 
+    from pipeline.analysis.reference import load_reference
     from pipeline.claims import in_force
     from pipeline.claims.check import DISCIPLINES, PAYABLE, PTP_MODIFIERS, therapy_codes
     from pipeline.config import Config
-    from pipeline.reference import load_reference
     from pipeline.store import Store
 
     paths = _paths(root)

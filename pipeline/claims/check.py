@@ -19,13 +19,14 @@ from importlib import resources
 
 import polars as pl
 
+from pipeline.analysis.reference import Reference, load_reference
 from pipeline.claims.editions import FOREVER, KINDS, EditionSet, Kind
 from pipeline.claims.input import CPT, LEVEL2
-from pipeline.keys import KeyPacking
-from pipeline.reference import Reference, load_reference
+from pipeline.codesets.pfs.vocabulary import PAYABLE, STATUS_CODES
 from pipeline.sources.coerce import LINE
-from pipeline.sources.pprrvu import STATUS_CODES
-from pipeline.store import KEY_COLUMN, Snapshot
+from pipeline.store import Snapshot
+from pipeline.store.keys import KeyPacking
+from pipeline.store.snapshots import KEY_COLUMN
 
 #: The rules, in the order reports list them, and what each checks.
 RULES: dict[str, str] = {
@@ -40,8 +41,6 @@ RULES: dict[str, str] = {
     "therapy-modifier": "always-therapy code with GP, GO or GN; CQ with GP, CO with GO",
 }
 OUTCOMES = ("fail", "bypassed", "no_data")
-#: Status codes under which Medicare pays a code under the fee schedule.
-PAYABLE = ("A", "R", "T")
 #: Modifiers CMS accepts on an NCCI PTP edit with modifier indicator 1 (NCCI Policy Manual,
 #: chapter I: anatomic, global surgery and other modifiers).
 PTP_MODIFIERS = (
@@ -54,8 +53,8 @@ PTP_MODIFIERS = (
 DISCIPLINES = ("GP", "GO", "GN")
 #: Places of service paid at the facility rate (hospitals, skilled nursing, ASC ...).
 FACILITY_POS = ("19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53")
-THERAPY_LIST = "CMS always-therapy code list (pipeline/data/therapy_codes.csv)"
-CPT_MODIFIER_LIST = "CPT modifiers (pipeline/data/cpt_modifiers.csv)"
+THERAPY_LIST = "CMS always-therapy code list (pipeline/claims/data/therapy_codes.csv)"
+CPT_MODIFIER_LIST = "CPT modifiers (pipeline/analysis/data/cpt_modifiers.csv)"
 
 #: The columns of a findings frame, in order.
 FINDING_SCHEMA: dict[str, pl.DataType] = {
@@ -86,7 +85,7 @@ CODE36 = "_code36"
 
 @functools.cache
 def therapy_codes() -> frozenset[str]:
-    text = (resources.files("pipeline") / "data" / "therapy_codes.csv").read_text("utf-8")
+    text = (resources.files("pipeline.claims") / "data" / "therapy_codes.csv").read_text("utf-8")
     rows = [r.strip() for r in text.splitlines() if r.strip() and not r.startswith("#")]
     return frozenset(rows[1:])
 
@@ -106,7 +105,7 @@ def check_lines(
     say("reading the fee schedule ...")
     judged = _with_payment(judged, editions, codes)
     parts: list[pl.DataFrame] = []
-    for label, step in (
+    steps: tuple[tuple[str, Callable[[], pl.DataFrame]], ...] = (
         ("code validity", lambda: _codes(judged, editions, codes)),
         ("modifiers", lambda: _modifiers(judged, editions, reference)),
         ("diagnoses", lambda: _diagnoses(judged, editions)),
@@ -114,7 +113,8 @@ def check_lines(
         ("NCCI pairs", lambda: _ptp(judged, editions, codes)),
         ("MUE limits", lambda: _mue(judged, editions, codes)),
         ("therapy modifiers", lambda: _therapy(judged)),
-    ):
+    )
+    for label, step in steps:
         say(f"checking {label} ...")
         parts.append(step())
     findings = pl.concat(
@@ -536,7 +536,9 @@ def _diagnoses(judged: pl.DataFrame, editions: EditionSet) -> pl.DataFrame:
 def _payable(judged: pl.DataFrame, reference: Reference) -> pl.DataFrame:
     """Codes the fee-schedule edition of the date lists with a status Medicare does not pay."""
     pfs_ed = pl.col(_edition_column("pfs"))
-    unpaid = judged.filter(pl.col("_status").is_not_null() & ~pl.col("_status").is_in(PAYABLE))
+    unpaid = judged.filter(
+        pl.col("_status").is_not_null() & ~pl.col("_status").is_in(sorted(PAYABLE))
+    )
     if not unpaid.height:
         return unpaid
     codes = unpaid["code"].unique().to_list()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pipeline.claims.editions import in_force, kind_of
+from pipeline.claims.editions import KINDS, in_force, kind_of
 from pipeline.claims.input import read_claims
 from pipeline.claims.result import Replay, check_claims, replay
 
@@ -32,12 +32,8 @@ def cycle_replays(
     for codeset, version in cycles:
         newest[codeset] = version  # cycles come oldest first within a code set
     editions = in_force(store, config)
-    used = {e.codeset for k in ("hcpcs", "icd10cm", "pfs", "ptp", "mue") for e in editions.of(k)}  # type: ignore[arg-type]
-    wanted = {
-        (c, v)
-        for c, v in newest.items()
-        if c in used and kind_of(config.codeset(c).formats or (config.codeset(c).reader.format,))
-    }
+    used = {e.codeset for k in KINDS for e in editions.of(k)}
+    wanted = {(c, v) for c, v in newest.items() if c in used and kind_of(config.codeset(c))}
     if not wanted:
         return {}
     lines = read_claims(config.claims)

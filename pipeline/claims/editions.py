@@ -14,7 +14,7 @@ Code sets are found by their kind (the reader formats they declare), never by th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,18 +25,17 @@ from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline.config import Config
+    from pipeline.spec import CodeSetSpec
     from pipeline.store import Manifest, Snapshot, Store
 
 Kind = Literal["hcpcs", "icd10cm", "pfs", "ptp", "mue"]
 KINDS: tuple[Kind, ...] = ("hcpcs", "icd10cm", "pfs", "ptp", "mue")
-_FORMAT_KIND: dict[str, Kind] = {
-    "hcpcs-anweb": "hcpcs",
-    "hcpcs-xlsx": "hcpcs",
-    "icd10cm-order": "icd10cm",
-    "icd10cm-xml": "icd10cm",
-    "pprrvu-csv": "pfs",
-    "pprrvu-txt": "pfs",
-    "ncci-ptp": "ptp",
+#: The code-set kinds (`pipeline.codesets`) the check reads, by the kind's name.
+_KIND_OF: dict[str, Kind] = {
+    "hcpcs": "hcpcs",
+    "icd10cm": "icd10cm",
+    "pfs": "pfs",
+    "ncci": "ptp",
     "mue": "mue",
 }
 #: The columns each kind's check reads from a snapshot.
@@ -121,8 +120,9 @@ class EditionSet:
         ]
 
 
-def kind_of(formats: Sequence[str]) -> Kind | None:
-    return next((_FORMAT_KIND[f] for f in formats if f in _FORMAT_KIND), None)
+def kind_of(spec: CodeSetSpec) -> Kind | None:
+    """Which of the check's kinds a code set is, by the kind it declares (None: not used)."""
+    return _KIND_OF.get(spec.kind)
 
 
 def period_end(version: str, effective: date) -> date | None:
@@ -156,7 +156,7 @@ def in_force(store: Store, config: Config) -> EditionSet:
             spec = config.codeset(codeset)
         except ConfigError:
             continue
-        kind = kind_of(spec.formats) or kind_of([spec.reader.format])
+        kind = kind_of(spec)
         if kind is None or chosen.setdefault(kind, codeset) != codeset:
             continue  # one code set per kind: the first by id (e.g. one MUE table)
         manifests.sort(key=lambda m: (m.effective_date, m.version))

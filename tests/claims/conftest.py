@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.builtin import BUILTIN
-from pipeline.ingest import ingest
+from pipeline.codesets import builtin
+from pipeline.project.ingest import ingest
 from pipeline.store import Store
 from tests.claims.fixtures import DATA, MUE_EDITIONS, PTP_EDITIONS
 
@@ -22,11 +22,11 @@ def build_store(root: Path) -> Store:
     store = Store(root)
     for label, effective in PTP_EDITIONS:
         when = date(int(effective[:4]), int(effective[4:6]), int(effective[6:]))
-        ingest(store, BUILTIN["ncci-ptp"], DATA / f"ptp-{label}.TESTDATA.txt", label, when)
+        ingest(store, builtin()["ncci-ptp"], DATA / f"ptp-{label}.TESTDATA.txt", label, when)
     for label, effective in MUE_EDITIONS:
         month, day, year = (int(p) for p in effective.split("-"))
         name = f"MCR_MUE_PractitionerServices_Eff_{effective}.TESTDATA.csv"
-        ingest(store, BUILTIN["mue"], DATA / name, label, date(year, month, day))
+        ingest(store, builtin()["mue"], DATA / name, label, date(year, month, day))
     return store
 
 

@@ -7,10 +7,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from pipeline.analysis import analyse
+from pipeline.analysis.cycle import analyse
 from pipeline.claims.cycle import TITLE, cycle_replays
 from pipeline.config import load_config
-from pipeline.render import render_cycle
+from pipeline.report.render import render_cycle
 from pipeline.store import Store
 from tests.claims.fixtures import DATA
 

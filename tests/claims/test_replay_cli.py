@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pipeline.claims import check_claims, in_force, read_claims, replay
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.render_claims import neutralise_csv
+from pipeline.report.claims import neutralise_csv
 from pipeline.store import Store
 from tests.claims.fixtures import DATA, files
 

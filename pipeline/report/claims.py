@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from pipeline.changeset import jsonable
 from pipeline.claims import OUTCOMES, RULES, ClaimsCheck, Replay
-from pipeline.render import environment
-from pipeline.store import write_atomically
+from pipeline.diff.changeset import jsonable
+from pipeline.report.render import environment
 
 #: Groups shown per rule in the HTML and Markdown reports (the CSV has every finding).
 GROUPS_SHOWN = 50
@@ -30,7 +28,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_csv(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text cell that starts like a formula, prefixed with an apostrophe."""
+    """Every text cell that starts like a formula, prefixed with an apostrophe: what
+    `pipeline.report.escape.csv_cell` does to one value, as one expression per column."""
     risky = "^[" + "".join("\\" + c if c in "+-" else c for c in FORMULA_START) + "]"
     return frame.with_columns(
         pl.when(pl.col(c).str.contains(risky)).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
@@ -79,30 +78,24 @@ def replay_view(replay: Replay) -> dict[str, Any]:
 
 def render_check(check: ClaimsCheck, replay: Replay | None = None) -> dict[str, str]:
     """The three reports of one claims check, keyed by file extension."""
-    env = environment()
     view = _view(check, replay)
     body = check.to_dict()
     if replay is not None:
         body["replay"] = replay.to_dict()
     return {
-        "html": env.get_template("claims.html").render(view),
-        "md": env.get_template("claims.md").render(view),
+        "html": environment("html").get_template("claims.html").render(view),
+        "md": environment("md").get_template("claims.md").render(view),
         "json": json.dumps(body, indent=2, ensure_ascii=False, default=jsonable) + "\n",
     }
 
 
-def write_check(
-    check: ClaimsCheck, out_dir: Path, stem: str, replay: Replay | None = None
-) -> list[Path]:
-    """Write `<out_dir>/claims/<stem>.{html,md,json}` and `<stem>.findings.csv`; return the
-    files that changed."""
-    files = {
-        f"{stem}.{ext}": text.encode("utf-8") for ext, text in render_check(check, replay).items()
+def check_files(
+    check: ClaimsCheck, stem: str, replay: Replay | None = None
+) -> dict[str, str | bytes]:
+    """The files of one claims check: `<stem>.html`, `.md`, `.json` and `.findings.csv`
+    (every finding), for the publisher to write under `<reports>/claims/`."""
+    files: dict[str, str | bytes] = {
+        f"{stem}.{ext}": text for ext, text in render_check(check, replay).items()
     }
     files[f"{stem}.findings.csv"] = findings_csv(check)
-    folder = out_dir / "claims"
-    written = []
-    for name, data in files.items():
-        if write_atomically(folder / name, data):
-            written.append(folder / name)
-    return written
+    return files
