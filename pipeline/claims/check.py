@@ -54,7 +54,6 @@ DISCIPLINES = ("GP", "GO", "GN")
 #: Places of service paid at the facility rate (hospitals, skilled nursing, ASC ...).
 FACILITY_POS = ("19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53")
 THERAPY_LIST = "CMS always-therapy code list (pipeline/claims/data/therapy_codes.csv)"
-CPT_MODIFIER_LIST = "CPT modifiers (pipeline/analysis/data/cpt_modifiers.csv)"
 
 #: The columns of a findings frame, in order.
 FINDING_SCHEMA: dict[str, pl.DataType] = {
