@@ -15,10 +15,10 @@ from typing import Any
 
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.claims import Replay
 from pipeline.errors import LimitError
 from pipeline.impact.items import Item
 from pipeline.report import render
-from pipeline.claims import Replay
 from pipeline.report.render import (
     HTML_ROWS,
     MARKDOWN_LIMIT,
