@@ -22,6 +22,7 @@ from pipeline.cli.terminal import (
     Progress,
     audit_text,
     change_summary,
+    claims_text,
     clean,
     counts_line,
     is_terminal,
@@ -508,6 +509,62 @@ def audit(obj: Context, watchlist_path: Path | None, fmt: str) -> None:
         click.echo(render_audit(result)[fmt], nl=False)
         return
     click.echo(audit_text(result))
+
+
+@cli.command()
+@click.argument("claims", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Also re-judge the claims under other editions and report the difference: "
+    "'newest', a date (the editions in force that day) or CODESET=VERSION[,...].",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "no_data"]),
+    default=None,
+    help="Exit 1 (after writing the reports) if a line fails a rule ('fail'), or also if a "
+    "line could not be judged for want of an edition ('no_data').",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def check(obj: Context, claims: Path, as_of: str | None, fail_on: str | None, fmt: str) -> None:
+    """Check the claim lines in CLAIMS (a CSV) against the editions in force on each date of
+    service: code validity, payment status, NCCI pairs, MUE limits, therapy modifiers.
+
+    Writes <out>/claims/<name>.html, .md, .json and .findings.csv (every finding). Exit
+    codes: 0 done; 1 --fail-on found a line at that level; 2 error (bad input: nothing
+    written)."""
+    from pipeline.claims import check_claims, in_force, read_claims, replay
+    from pipeline.project.publish import write_files
+    from pipeline.report.claims import check_files, render_check
+
+    progress = Progress()
+    project = obj.project()
+    editions = in_force(project.store, project.config)
+    progress.note(f"reading {claims.name} ...")
+    lines = read_claims(claims)
+    result = check_claims(claims, editions, progress.note, lines=lines)
+    replayed = replay(result, editions, as_of, lines, progress.note) if as_of else None
+    written = write_files(obj.out_dir / "claims", check_files(result, claims.stem, replayed))
+    progress.note("")
+    if fmt == "json":
+        click.echo(render_check(result, replayed)["json"], nl=False)
+    else:
+        click.echo(claims_text(result, replayed, is_terminal(sys.stdout)))
+        for path in written:
+            obj.say(f"wrote {path}", 2)
+        stem = obj.out_dir / "claims" / claims.stem
+        obj.say(f"reports: {stem}.html, .md, .json, .findings.csv")
+    if fail_on is not None and result.failing(fail_on):
+        click.echo(
+            f"fail-on {fail_on}: {result.failing(fail_on):,} finding(s) at {fail_on} or worse",
+            err=True,
+        )
+        sys.exit(EXIT_FAIL_ON)
 
 
 def main() -> None:

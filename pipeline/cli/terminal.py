@@ -17,6 +17,7 @@ from pipeline.report.escape import terminal_text
 if TYPE_CHECKING:
     from pipeline.analysis.audit import Audit
     from pipeline.analysis.history import Timeline
+    from pipeline.claims import ClaimsCheck, Replay
     from pipeline.diff.changeset import ChangeSet
 
 
@@ -118,6 +119,41 @@ def audit_text(audit: Audit) -> str:
             source = "a guess" if s.source == "guess" else s.source
             lines.append(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
     return clean("\n".join(lines))
+
+
+def claims_text(check: ClaimsCheck, replay: Replay | None, tty: bool) -> str:
+    """`codeset check`: the counts by rule, then the replay's difference by rule."""
+    head = (
+        f"{check.source}: {check.lines:,} line(s) on {check.claims:,} claim(s), "
+        f"{check.first_date} to {check.last_date}"
+    )
+    rows = [
+        (r.rule, f"{r.failed:,}", f"{r.bypassed:,}", f"{r.no_data:,}", f"${r.at_risk:,.2f}")
+        for r in check.summary
+    ]
+    parts = [head, table(("rule", "fail", "bypassed", "no_data", "at_risk"), rows, tty)]
+    parts.append(f"dollars at risk, each failing line once: ${check.at_risk:,.2f}")
+    if replay is not None:
+        pinned = ", ".join(
+            f"{e['codeset']} {e['version']}"
+            for e in replay.after.editions.describe()
+            if e["pinned"]
+        )
+        deltas = [
+            (
+                d.rule,
+                f"{d.would_fail:,}",
+                f"${d.would_fail_dollars:,.2f}",
+                f"{d.would_pass:,}",
+                f"${d.would_pass_dollars:,.2f}",
+                f"{d.other:,}",
+            )
+            for d in replay.summary
+        ]
+        parts.append(f"\nreplayed under {pinned}:")
+        header = ("rule", "would_fail", "dollars", "would_pass", "dollars", "other")
+        parts.append(table(header, deltas, tty))
+    return "\n".join(parts)
 
 
 def _cut(text: str, width: int) -> str:

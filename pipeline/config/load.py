@@ -32,6 +32,9 @@ class Config:
     severity: SeverityRules = field(default_factory=SeverityRules)
     #: Where snapshots live: a directory (relative to this file) or an object-storage URL.
     store: str | None = None
+    #: The clinic's last quarter of claim lines (`[claims] path = ...`): each new cycle's
+    #: report then shows them re-judged under the cycle's new edition.
+    claims: Path | None = None
 
     def codeset(self, codeset_id: str) -> CodeSetSpec:
         """The configured code set, else the built-in one of that id."""
@@ -76,7 +79,7 @@ def load_config(path: Path) -> Config:
 
 def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _no_unknown(raw, {"codesets", "watchlist", "severity", "store"}, where)
+    _no_unknown(raw, {"codesets", "watchlist", "severity", "store", "claims"}, where)
     tables = raw.get("codesets", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{where}: [codesets] must be a table of code-set tables")
@@ -91,6 +94,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         watchlist=_parse_watchlist(raw.get("watchlist"), base, f"{where}: [watchlist]"),
         severity=_parse_severity(raw.get("severity"), f"{where}: [severity]"),
         store=_parse_store(raw.get("store"), base, f"{where}: store"),
+        claims=_parse_claims(raw.get("claims"), base, f"{where}: [claims]"),
     )
 
 
@@ -106,6 +110,15 @@ def _parse_watchlist(body: Any, base: Path, where: str) -> Path | None:
         return None
     if not isinstance(body, dict):
         raise ConfigError(f'{where}: must be a table, e.g. path = "watchlists/clinic.csv"')
+    _no_unknown(body, {"path"}, where)
+    return base / _str(body.get("path"), f"{where}.path")
+
+
+def _parse_claims(body: Any, base: Path, where: str) -> Path | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise ConfigError(f'{where}: must be a table, e.g. path = "claims/last-quarter.csv"')
     _no_unknown(body, {"path"}, where)
     return base / _str(body.get("path"), f"{where}.path")
 

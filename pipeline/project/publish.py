@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.claims import Replay
 from pipeline.errors import LimitError
 from pipeline.impact.items import Item
 from pipeline.report import render
@@ -46,15 +47,19 @@ def write_files(folder: Path, files: Mapping[str, str | bytes]) -> list[Path]:
 
 
 def write_cycle(
-    analysis: Analysis, out_dir: Path, markdown_limit: int = MARKDOWN_LIMIT
+    analysis: Analysis,
+    out_dir: Path,
+    markdown_limit: int = MARKDOWN_LIMIT,
+    claims: Replay | None = None,
 ) -> list[Path]:
     """A cycle's reports under `out_dir/<codeset>/`, with the full lists of capped sections
-    beside them; returns the files that changed."""
+    beside them; returns the files that changed. `claims`: the configured claims file
+    replayed under this cycle's edition (a section of the report)."""
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     sections = build_sections(cs, analysis.watched, HTML_ROWS, stem)
     shown: dict[str, Section] = {}
-    reports = render_cycle(analysis, markdown_limit, sections=sections, shown=shown)
+    reports = render_cycle(analysis, markdown_limit, sections=sections, shown=shown, claims=claims)
     files: dict[str, str | bytes] = {f"{stem}.{ext}": text for ext, text in reports.items()}
     # Every full list either report links to: the Markdown may show fewer rows than the HTML.
     linked = {k: v if v.files or k not in shown else shown[k] for k, v in sections.items()}

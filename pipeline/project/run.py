@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.claims.cycle import cycle_replays
 from pipeline.diff.changeset import ChangeSet
 from pipeline.project.download import FetchResult, fetch
 from pipeline.project.ingest import IngestResult, ingest
@@ -107,14 +108,23 @@ def run(
                 if outcome.status == "stored":
                     new_versions.setdefault(spec.id, set()).add(edition.version)
         configured = [cid for cid in project.config.codesets if cid in project.stored_codesets()]
+        pairs = {cid: consecutive(project.store.snapshots(cid)) for cid in configured}
+        # The claims check's hook: a configured claims file (`[claims] path = ...`) replayed
+        # under each code set's newest edition, a section of that cycle's report.
+        replays = cycle_replays(
+            project.config,
+            project.store,
+            [(cid, new.manifest.version) for cid in configured for _, new in pairs[cid]],
+        )
         for cid in configured:
-            for old, new in consecutive(project.store.snapshots(cid)):
+            for old, new in pairs[cid]:
                 say(f"{cid}: comparing {old.manifest.version} and {new.manifest.version} …")
                 analysis = project.cycle(cid, old.manifest.version, new.manifest.version)
                 result.analyses.append(analysis)
                 stem = cycle_stem(old.manifest.version, new.manifest.version)
                 existed = (out_dir / cid / f"{stem}.json").exists()
-                written = write_cycle(analysis, out_dir, markdown_limit)
+                claims = replays.get((cid, new.manifest.version))
+                written = write_cycle(analysis, out_dir, markdown_limit, claims)
                 result.written += written
                 if {old.manifest.version, new.manifest.version} & new_versions.get(cid, set()):
                     result.new_analyses.append(analysis)

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from pipeline.analysis.audit import KINDS, Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.claims import Replay
 from pipeline.codesets import kinds
 from pipeline.codesets.hcpcs.reconcile import AGREEING, REASONS
 from pipeline.diff.changeset import ChangeSet, jsonable
@@ -306,11 +307,14 @@ def render_cycle(
     html_rows: int = HTML_ROWS,
     sections: Mapping[str, Section] | None = None,
     shown: dict[str, Section] | None = None,
+    claims: Replay | None = None,
 ) -> dict[str, str]:
     """The three reports of one cycle, keyed by file extension.
 
     `shown`, if given, receives the sections the Markdown report shows: it may show fewer
     rows than the HTML report, and link full lists the HTML report does not need.
+    `claims` (a configured claims file replayed under this cycle's new edition) adds the
+    section "Your last quarter's claims under this cycle's editions" (`_claims_replay`).
 
     Long sections are capped (the clinic's codes always shown); the Markdown report is
     made to fit `markdown_limit` bytes by showing fewer rows per section. `sections`
@@ -322,13 +326,14 @@ def render_cycle(
     common: dict[str, Any] = {"a": analysis, "verification": analysis.verification}
     common |= {"statuses": kinds()[analysis.kind].statuses}
     common |= {"reasons": REASONS, "agreeing": AGREEING}
+    common |= claims_context(claims)
     if sections is None:
         sections = build_sections(cs, analysis.watched, html_rows, stem)
     html_view = {**_view(cs, sections), **common}
     return {
         "html": env.get_template("cycle.html").render(html_view),
         "md": _fitting_markdown(analysis, markdown_limit, stem, common, shown),
-        "json": cycle_json(analysis),
+        "json": cycle_json(analysis, claims),
     }
 
 
@@ -358,8 +363,19 @@ def _fitting_markdown(
     return text
 
 
-def cycle_json(analysis: Analysis) -> str:
-    return json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False, default=jsonable) + "\n"
+def cycle_json(analysis: Analysis, claims: Replay | None = None) -> str:
+    body = analysis.to_dict()
+    if claims is not None:
+        body["claims_replay"] = claims.to_dict()
+    return json.dumps(body, indent=2, ensure_ascii=False, default=jsonable) + "\n"
+
+
+def claims_context(claims: Replay | None) -> dict[str, Any]:
+    """What the `_claims_replay` partials need in a cycle report (nothing shown if None)."""
+    from pipeline.claims.cycle import TITLE
+    from pipeline.report.claims import replay_view
+
+    return {"replay": replay_view(claims) if claims else None, "replay_title": TITLE}
 
 
 @dataclass(frozen=True)
