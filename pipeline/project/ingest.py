@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,9 +10,9 @@ from typing import Literal
 from pipeline.codesets.reading import SourceData, read_source
 from pipeline.errors import StoreError
 from pipeline.project.guard import check_mass_change
-from pipeline.sources.base import read_file, regular_file
+from pipeline.sources.base import regular_file
 from pipeline.spec import CodeSetSpec, GuardLimits, check_name
-from pipeline.store.snapshots import PutResult, Snapshot, SourceInfo, Store
+from pipeline.store.snapshots import PutResult, Snapshot, SourceInfo, Store, file_digest
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def ingest(
     if store.has(spec.id, version):
         existing = store.get(spec.id, version)
         check_identity(store, spec, existing, source, effective)
-        if existing.manifest.source.sha256 == hashlib.sha256(read_file(source)).hexdigest():
+        if existing.manifest.source.sha256 == file_digest(source):
             return IngestResult("unchanged", existing, existing.manifest.source.reader)
     data = read_source(source, spec.reader, spec.key, formats=spec.formats)
     if not allow_mass_change and not store.has(spec.id, version):

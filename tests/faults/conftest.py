@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +113,28 @@ class Project:
             env={**os.environ, "PYTHONPATH": str(REPO)},
             **kw,
         )
+
+
+#: An `s3://` store whose endpoint nothing listens at (the discard port).
+UNREACHABLE_S3 = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_MAX_ATTEMPTS": "1",
+}
+
+
+@pytest.fixture
+def unreachable_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The environment of an unreachable object store. fsspec keeps one filesystem per set
+    of arguments, endpoint included: it is dropped before and after, so that neither this
+    test nor a later one (the object-store tests' server) talks to the wrong endpoint."""
+    s3fs = pytest.importorskip("s3fs", reason="an s3:// store needs s3fs")
+    for name, value in UNREACHABLE_S3.items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    yield UNREACHABLE_S3
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,7 @@ def test_report_links_only_files_that_exist(project: Project, limit: str) -> Non
         assert _full_lists(project.out)
 
 
+@pytest.mark.slow
 def test_run_with_a_pull_request_sized_limit(tmp_path: Path) -> None:
     """The bundled HCPCS editions with `--markdown-limit 65536`: the case that linked
     eight full lists that were never written."""

@@ -103,21 +103,17 @@ def test_relative_and_absolute_paths_share_the_lock(project: Project) -> None:
     ],
 )
 def test_remote_store_spellings_share_the_lock(
-    project: Project, monkeypatch: pytest.MonkeyPatch, first: str, second: str
+    project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+    unreachable_s3: dict[str, str],
+    first: str,
+    second: str,
 ) -> None:
     """Keyed on the bucket and prefix, not the URL's spelling: the second run is locked out
     before it contacts the store at all (nothing listens at the endpoint)."""
-    pytest.importorskip("s3fs", reason="an s3:// store needs s3fs")
     from pipeline.store.remote import RemoteStore
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(project.root / "cache"))
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_MAX_ATTEMPTS": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
     config = project.write(
         "codesets.toml",
         '[codesets.hcpcs]\nreader = { format = "hcpcs-anweb", member = "*ANWEB*.txt" }\n'

@@ -209,20 +209,9 @@ def test_store_path_is_a_file_for_list_and_run(project: Project) -> None:
         assert_clean_error(project.invoke("--store", str(store), *args), str(store), "is a file")
 
 
-def test_unreachable_remote_store(project: Project) -> None:
-    pytest.importorskip("s3fs", reason="an s3:// store needs s3fs")
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # the discard port: nothing listens
-        "AWS_MAX_ATTEMPTS": "1",
-    }
-    from click.testing import CliRunner
-
-    from pipeline.cli import cli
-
+def test_unreachable_remote_store(project: Project, unreachable_s3: dict[str, str]) -> None:
     for args in (["list"], ["diff", "hcpcs"]):
-        result = CliRunner().invoke(cli, ["--store", "s3://releases/codesets", *args], env=env)
+        result = project.invoke("--store", "s3://releases/codesets", *args)
         assert_clean_error(result, "s3://releases/codesets", "cannot reach the store")
 
 
@@ -307,6 +296,7 @@ def test_payment_threshold_that_is_not_a_fraction(project: Project, value: str) 
 # --- an interrupt ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigint_during_run_prints_one_line(tmp_path: Path) -> None:
     """Ctrl-C in the middle of a run: one line (click's own handler printed a blank line
     first), exit 130, and nothing half-written: verify passes and a rerun completes."""
