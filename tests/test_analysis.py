@@ -70,7 +70,7 @@ def test_analyse_uses_the_kind(bundled: Bundled) -> None:
     assert fees.kind == "pfs" and fees.verification is None and fees.payment is not None
     assert [r.code for r in fees.payment.rows] == ["97140"]
     icd = analyse(
-        config.codeset("icd10cm"), store.get("icd10cm", "FY2021"), store.get("icd10cm", "FY2025")
+        config.codeset("icd10cm"), store.get("icd10cm", "FY2024"), store.get("icd10cm", "FY2025")
     )
     assert (icd.kind, icd.verification, icd.payment, icd.impact.items) == (
         "icd10cm",
