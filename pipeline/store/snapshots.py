@@ -266,7 +266,7 @@ def content_digest(frame: pl.DataFrame, version: int = DIGEST_VERSION) -> str:
     return digest.hexdigest()
 
 
-def _canonical(column: pl.Series) -> Iterator[bytes | memoryview]:
+def _canonical(column: pl.Series) -> Iterator[bytes]:
     """One column's values as definition 2 of `content_digest` hashes them."""
     import polars as pl
 
@@ -285,12 +285,12 @@ def _canonical(column: pl.Series) -> Iterator[bytes | memoryview]:
     yield joined if joined is not None else b""
 
 
-def _le(values: pl.Series) -> memoryview:
+def _le(values: pl.Series) -> bytes:
     """A numeric column's values as little-endian bytes."""
     array = values.to_numpy()
     if array.dtype.byteorder == ">":
         array = array.byteswap()
-    return memoryview(array).cast("B")
+    return array.tobytes()
 
 
 def build_index(
