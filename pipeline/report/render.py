@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from pipeline.analysis.audit import KINDS, Audit
@@ -253,6 +253,9 @@ def environment(target: str = "html") -> Environment:
         lstrip_blocks=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        # Compiled templates are kept between runs (in a private temporary directory,
+        # keyed by each template's source): compiling them costs more than a small cycle.
+        bytecode_cache=FileSystemBytecodeCache(),
     )
     env.filters.update(
         value=value,
