@@ -32,7 +32,7 @@ from pipeline.project.project import Project
 from pipeline.project.run import RunResult, run
 from pipeline.report.render import render_cycle
 from pipeline.spec import CodeSetSpec, Edition
-from pipeline.store.snapshots import HASH_COLUMN, KEY_COLUMN, Snapshot, Store
+from pipeline.store.snapshots import Snapshot, Store
 
 #: A step's setup returns the work to time and, optionally, what to do after it.
 Timed = tuple[Callable[[], Any], Callable[[Any], None] | None]
@@ -100,10 +100,9 @@ def _read_raw(path: Path) -> pl.DataFrame:
 
 
 def _read_diff_columns(pair: tuple[Snapshot, Snapshot]) -> list[pl.DataFrame]:
-    """What a diff of two stored NCCI snapshots must read: packed key, row hash and the
-    termination column of each."""
-    columns = [KEY_COLUMN, HASH_COLUMN, NCCI.termination or ""]
-    return [pl.read_parquet(s.data_path, columns=columns) for s in pair]
+    """What a diff of two stored snapshots reads: every column of both, the index columns
+    to align the editions and the data columns to report the records that changed."""
+    return [pl.read_parquet(s.data_path) for s in pair]
 
 
 def _stored(w: Workdir, name: str, spec: CodeSetSpec) -> tuple[Snapshot, Snapshot]:
