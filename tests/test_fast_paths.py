@@ -21,8 +21,9 @@ from pipeline.analysis.cycle import Analysis
 from pipeline.codesets.ncci import ptp
 from pipeline.diff.changeset import jsonable
 from pipeline.diff.engine import diff
+from pipeline.project.publish import _report_summary, read_cycle_entries, write_cycle
 from pipeline.project.verify import verify
-from pipeline.report.render import _report_summary, cycle_json, read_cycle_entries, write_cycle
+from pipeline.report.render import cycle_json
 from pipeline.sources.coerce import LINE
 from pipeline.store.snapshots import (
     DIGEST_VERSION,
