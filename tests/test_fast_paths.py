@@ -193,3 +193,25 @@ def test_a_definition_1_snapshot_verifies_and_reingests_unchanged(tmp_path: Path
     assert found.snapshots == 1 and not found.problems
     again = store.put("demo", "2024", date(2024, 1, 1), data, ("code",), info)
     assert again.status == "unchanged"
+
+
+def test_digest_definition_2_is_the_documented_bytes() -> None:
+    """Definition 2 spelt out by hand, so that no polars upgrade can change it unseen."""
+    import hashlib
+    import struct
+
+    data = pl.DataFrame(
+        {
+            "code": ["A1", None, "", "é\n"],
+            "flag": [True, None, False, True],
+            "n": [1, None, -2, 3],
+            "day": [date(1970, 1, 2), None, date(1969, 12, 31), date(2000, 1, 1)],
+        }
+    )
+    want = hashlib.sha256()
+    want.update(b"content digest 2\ncode:String\tflag:Boolean\tn:Int64\tday:Date\n")
+    want.update(struct.pack("<4I", 2, 0xFFFFFFFF, 0, 3) + "A1\n\n\né\n\n".encode())
+    want.update(bytes([1, 2, 0, 1]))
+    want.update(bytes([1, 0, 1, 1]) + struct.pack("<4q", 1, 0, -2, 3))
+    want.update(bytes([1, 0, 1, 1]) + struct.pack("<4i", 1, 0, -1, 10957))
+    assert content_digest(data) == want.hexdigest()
