@@ -115,7 +115,7 @@ def _ptp_text(rows: list[tuple[str, ...]]) -> pl.DataFrame:
 GOOD = [
     ("0001A", "0591T", "*", "19960101", "*", "1", "Misuse of Column Two code"),
     ("0001A", "G0283", "", "20240229", "20250331", "0", "Mutually exclusive procedures"),
-    ("99499", "J1100", "", "29991231", "19000101", "9", ""),
+    ("99499", "J1100", "", "19000101", "29991231", "9", ""),
 ]
 
 
@@ -124,7 +124,7 @@ def test_fast_validation_converts_as_the_checked_one() -> None:
     fast = ptp._typed_fast(text)
     assert fast is not None
     assert_frame_equal(fast, ptp._typed_checked(text, "f.txt"))
-    assert fast["deletion_date"].to_list() == [None, date(2025, 3, 31), date(1900, 1, 1)]
+    assert fast["deletion_date"].to_list() == [None, date(2025, 3, 31), date(2999, 12, 31)]
 
 
 @pytest.mark.parametrize(
@@ -137,6 +137,7 @@ def test_fast_validation_converts_as_the_checked_one() -> None:
         ("effective_date", "2024 101"),
         ("effective_date", "18991231"),
         ("deletion_date", "+2025033"),
+        ("deletion_date", "20240228"),
         ("modifier_indicator", "2"),
         ("rationale", "cut\r"),
     ],
