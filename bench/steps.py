@@ -13,21 +13,25 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from bench import icd_data, ncci_data
-from bench.baselines import BASELINES, Found
+from bench.baselines import BASELINES, COLUMNS, Found
 from bench.workdir import Workdir
 from pipeline.analysis.cycle import Analysis
 from pipeline.codesets import builtin
+from pipeline.config import Config
 from pipeline.diff.changeset import ChangeSet
 from pipeline.diff.engine import diff_snapshots
 from pipeline.project.ingest import ingest
+from pipeline.project.project import Project
+from pipeline.project.run import RunResult, run
 from pipeline.report.render import render_cycle
-from pipeline.spec import CodeSetSpec
+from pipeline.spec import CodeSetSpec, Edition
 from pipeline.store.snapshots import Snapshot, Store
 
 #: A step's setup returns the work to time and, optionally, what to do after it.
@@ -52,6 +56,53 @@ def _ingest_icd(w: Workdir, store: Store) -> tuple[Snapshot, Snapshot]:
     old = ingest(store, ICD, w.icd_old, ICD_VERSIONS[0], icd_data.OLD_DATE)
     new = ingest(store, ICD, w.icd_new, ICD_VERSIONS[1], icd_data.NEW_DATE)
     return old.snapshot, new.snapshot
+
+
+def _scheduled(w: Workdir, spec: CodeSetSpec, name: str) -> Callable[[], RunResult]:
+    """The scheduled run, through the project's one orchestration path: a store holding the
+    older edition (copied before the clock), both editions configured, reports written."""
+    scratch = _fresh_store(w.store("scratch"))
+    shutil.copytree(w.store(name), scratch.root)
+    reports = w.root / "reports-scratch"
+    shutil.rmtree(reports, ignore_errors=True)
+    if spec is NCCI:
+        sources, versions = (w.ncci_old, w.ncci_new), NCCI_VERSIONS
+        dates = (ncci_data.OLD_DATE, ncci_data.NEW_DATE)
+    else:
+        sources, versions = (w.icd_old, w.icd_new), ICD_VERSIONS
+        dates = (icd_data.OLD_DATE, icd_data.NEW_DATE)
+    editions = tuple(
+        Edition(version=v, effective=d, source=str(s))
+        for v, d, s in zip(versions, dates, sources, strict=True)
+    )
+    config = Config(path=None, codesets={spec.id: replace(spec, editions=editions)})
+    project = Project.of(config, scratch, reports)
+    return lambda: run(project)
+
+
+def _ingest_one(w: Workdir) -> Callable[[], Snapshot]:
+    """Ingest the newer NCCI edition into a store that holds the older one."""
+    scratch = _fresh_store(w.store("scratch"))
+    shutil.copytree(w.store("ncci-old"), scratch.root)
+    return lambda: ingest(scratch, NCCI, w.ncci_new, NCCI_VERSIONS[1], ncci_data.NEW_DATE).snapshot
+
+
+def _read_raw(path: Path) -> pl.DataFrame:
+    """Polars' plain read of a PTP file, every column as text: the floor of any ingest."""
+    return pl.read_csv(
+        path,
+        separator="\t",
+        has_header=False,
+        skip_rows=len(ncci_data.HEADER),
+        quote_char=None,
+        schema=dict.fromkeys(COLUMNS, pl.String),
+    )
+
+
+def _read_diff_columns(pair: tuple[Snapshot, Snapshot]) -> list[pl.DataFrame]:
+    """What a diff of two stored snapshots reads: every column of both, the index columns
+    to align the editions and the data columns to report the records that changed."""
+    return [pl.read_parquet(s.data_path) for s in pair]
 
 
 def _stored(w: Workdir, name: str, spec: CodeSetSpec) -> tuple[Snapshot, Snapshot]:
@@ -91,6 +142,14 @@ def _ours(cs: ChangeSet) -> dict[str, pl.DataFrame]:
     return {k: f.select(key) for k, f in frames.items()}
 
 
+def _save_run(w: Workdir, approach: str) -> Callable[[RunResult], None]:
+    def save(result: RunResult) -> None:
+        (changes,) = result.cycles
+        _save(w, approach, _ours(changes))
+
+    return save
+
+
 def _save_found(w: Workdir, approach: str) -> Callable[[Found], None]:
     def save(found: Found) -> None:
         _save(w, approach, dict(zip(("added", "deleted", "changed"), found, strict=True)))
@@ -107,8 +166,23 @@ def _save(w: Workdir, approach: str, frames: dict[str, pl.DataFrame]) -> None:
 def _setup(step: str, w: Workdir) -> Timed:
     """Everything before the clock: the prepared snapshots, a clean scratch store."""
     if step == "prepare":
-        ncci_store, icd_store = _fresh_store(w.store("ncci")), _fresh_store(w.store("icd"))
-        return (lambda: (_ingest_ncci(w, ncci_store), _ingest_icd(w, icd_store)), None)
+        stores = [_fresh_store(w.store(n)) for n in ("ncci", "icd", "ncci-old", "icd-old")]
+
+        def prepare() -> None:
+            _ingest_ncci(w, stores[0])
+            _ingest_icd(w, stores[1])
+            ingest(stores[2], NCCI, w.ncci_old, NCCI_VERSIONS[0], ncci_data.OLD_DATE)
+            ingest(stores[3], ICD, w.icd_old, ICD_VERSIONS[0], icd_data.OLD_DATE)
+
+        return (prepare, None)
+    if step == "ncci-scheduled":
+        return (_scheduled(w, NCCI, "ncci-old"), _save_run(w, "scheduled"))
+    if step == "icd-scheduled":
+        return (_scheduled(w, ICD, "icd-old"), None)
+    if step == "ncci-ingest-one":
+        return (_ingest_one(w), None)
+    if step == "ncci-read-one":
+        return (lambda: _read_raw(w.ncci_new), None)
     if step in BASELINES:
         if step == "duckdb":
             import duckdb  # noqa: F401  (each baseline pays its import before the clock)
@@ -116,10 +190,12 @@ def _setup(step: str, w: Workdir) -> Timed:
             import pandas  # noqa: F401
         baseline = BASELINES[step]
         return (lambda: baseline(w.ncci_old, w.ncci_new), _save_found(w, step))
-    if step in ("ncci-read", "ncci-diff", "ncci-render"):
+    if step in ("ncci-read", "ncci-read-columns", "ncci-diff", "ncci-render"):
         pair = _stored(w, "ncci", NCCI)
         if step == "ncci-read":
             return (lambda: [s.frame() for s in pair], None)
+        if step == "ncci-read-columns":
+            return (lambda: _read_diff_columns(pair), None)
         if step == "ncci-diff":
             return (lambda: _diff(pair, NCCI), _save_ours(w))
         cs = _diff(pair, NCCI)

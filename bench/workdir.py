@@ -29,7 +29,8 @@ class Workdir:
         return self.root / icd_data.NEW_NAME
 
     def store(self, name: str) -> Path:
-        """A store: `ncci`, `icd` (prepared once, then only read) or `scratch` (rebuilt)."""
+        """A store: `ncci`, `icd` (both editions), `ncci-old`, `icd-old` (the older one; all
+        prepared once, then only read or copied) or `scratch` (rebuilt)."""
         return self.root / f"store-{name}"
 
     def found(self, approach: str) -> Path:

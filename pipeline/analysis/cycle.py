@@ -51,8 +51,9 @@ class Analysis:
         the one count the index, the report and `--fail-on` agree on."""
         return {s: sum(i.severity == s for i in self.action_items) for s in ("critical", "warning")}
 
-    def to_dict(self) -> dict[str, Any]:
-        data = self.changes.to_dict()
+    def to_dict(self, records: bool = True) -> dict[str, Any]:
+        """The JSON report's data (see `ChangeSet.to_dict` for `records`)."""
+        data = self.changes.to_dict(records)
         if self.verification is not None:
             data["verification"] = self.verification.to_dict()
         if self.payment is not None:

@@ -21,6 +21,7 @@ from pipeline.sources.base import RawSource, open_source
 if TYPE_CHECKING:
     import polars as pl
 
+    from pipeline.codesets.kind import Format
     from pipeline.spec import ReaderSpec
     from pipeline.store.keys import PackedKeys
 
@@ -39,10 +40,14 @@ class SourceData:
     keys: PackedKeys | None = None
 
 
-def reader_function(fmt: str) -> Reader:
+def reader_format(fmt: str) -> Format:
     from pipeline.codesets import formats
 
-    module, _, name = formats()[fmt].reader.partition(":")
+    return formats()[fmt]
+
+
+def reader_function(fmt: str) -> Reader:
+    module, _, name = reader_format(fmt).reader.partition(":")
     func: Reader = getattr(importlib.import_module(module), name)
     return func
 
@@ -78,7 +83,8 @@ def read_source(
         frame = coerce.rename_columns(frame, columns, raw.name)
         keep = [c for c in frame.columns if c in columns.values() or c == coerce.LINE]
         frame = frame.select(keep)
-    frame = coerce.tidy_strings(frame)
+    checked = () if columns else reader_format(fmt).checked
+    frame = coerce.tidy_strings(frame, checked)
     _check_field_lengths(frame, raw.name)
     coerce.check_not_empty(frame, raw.name)
     coerce.require_columns(frame, [*key, *required], raw.name)
@@ -88,12 +94,12 @@ def read_source(
             frame, types, raw.name, date_format=options.get("date_format", "%Y-%m-%d")
         )
     _check_keys_present(frame, key, raw.name)
-    frame, keys = _unique_and_sorted(frame, key, raw.name)
+    frame, keys = _unique_and_sorted(frame, key, raw.name, checked)
     return SourceData(frame=frame, raw=raw, reader=fmt, keys=keys)
 
 
 def _unique_and_sorted(
-    frame: pl.DataFrame, key: Sequence[str], file: str
+    frame: pl.DataFrame, key: Sequence[str], file: str, checked: Sequence[str] = ()
 ) -> tuple[pl.DataFrame, PackedKeys]:
     """Refuse duplicate keys, drop the line numbers and sort by key, all on the packed key.
 
@@ -106,7 +112,7 @@ def _unique_and_sorted(
     from pipeline.sources import coerce
     from pipeline.store.keys import PackedKeys, pack
 
-    packed = pack(frame, key)
+    packed = pack(frame, key, checked)
     values = packed.values
     if packed.packing.ordered:
         ordered = values if values.is_sorted() else values.sort()
@@ -154,6 +160,11 @@ def _check_field_lengths(frame: pl.DataFrame, file: str) -> None:
 
     text = [c for c, t in frame.schema.items() if t == pl.String and c != LINE]
     if not text or not frame.height:
+        return
+    # Bytes first: a view knows its length in bytes, never fewer than its characters.
+    widest = frame.select(pl.col(text).str.len_bytes().max()).row(0, named=True)
+    text = [c for c in text if (widest[c] or 0) > MAX_FIELD_CHARS]
+    if not text:
         return
     longest = frame.select(pl.col(text).str.len_chars().max()).row(0, named=True)
     for column in text:

@@ -200,8 +200,11 @@ class ChangeSet:
             out.append(row)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """The whole change set as plain JSON-ready data (the JSON report's schema)."""
+    def to_dict(self, records: bool = True) -> dict[str, Any]:
+        """The whole change set as plain JSON-ready data (the JSON report's schema).
+
+        Without `records`, each kind's list of records is left as `records_placeholder`,
+        for a writer that formats the lists itself."""
         return {
             "schema_version": JSON_SCHEMA_VERSION,
             "codeset": self.codeset,
@@ -212,7 +215,14 @@ class ChangeSet:
             "key": list(self.key),
             "compared_columns": list(self.compared),
             "counts": self.counts,
-            **{kind: [_record_dict(r) for r in self.records(kind)] for kind in KINDS},
+            **{
+                kind: (
+                    [_record_dict(r) for r in self.records(kind)]
+                    if records
+                    else records_placeholder(kind)
+                )
+                for kind in KINDS
+            },
             "uniform_changes": [u.to_dict() for u in self.uniform],
             "schema_changes": self.schema.to_dict(),
         }
@@ -237,6 +247,11 @@ def uniform_changes(
         for (name, old, new), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0]))
         if n >= 2 and n >= min_share * paired
     )
+
+
+def records_placeholder(kind: str) -> str:
+    """What `ChangeSet.to_dict(records=False)` holds in place of a kind's records."""
+    return f"\x00records:{kind}\x00"
 
 
 def _record_dict(record: Mapping[str, Any]) -> dict[str, Any]:

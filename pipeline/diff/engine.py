@@ -111,9 +111,13 @@ def _diff(
 
     was, now = pl.col(f"{_ACTIVE}{_OLD}"), pl.col(f"{_ACTIVE}{_NEW}")
     rehashed = pl.col(f"{HASH_COLUMN}{_OLD}") != pl.col(f"{HASH_COLUMN}{_NEW}")
-    # Equal hashes are taken as equal records; differing ones are checked column by column.
+    # Equal hashes are taken as equal records. Differing ones differ in a value, unless a
+    # column's equality is not its hash's (floats: -0.0 == 0.0), when they are checked.
     candidates = pairs.filter((was == now) & rehashed)
-    changed = candidates.filter(_differs(old, new, candidates, compared, values))
+    if all(_hash_decides(old.schema[c]) and c not in retyped for c in compared):
+        changed = candidates
+    else:
+        changed = candidates.filter(_differs(old, new, candidates, compared, values))
     ended = pairs.filter(was & ~now)
     resumed = pairs.filter(~was & now)
 
@@ -300,6 +304,11 @@ def active(termination: str | None, columns: Sequence[str], effective: date) -> 
     if termination is None or termination not in columns:
         return pl.lit(True)
     return pl.col(termination).is_null() | (pl.col(termination) > pl.lit(effective))
+
+
+def _hash_decides(dtype: pl.DataType) -> bool:
+    """Whether, for this type, two values with different hashes are never equal."""
+    return dtype in (pl.String, pl.Boolean, pl.Date) or dtype.is_integer()
 
 
 def _active(spec: CodeSetSpec, frame: pl.DataFrame, effective: date) -> pl.Series:

@@ -70,12 +70,22 @@ def _by_polars(
             continue
         olds = before[name].filter(differs).to_list()
         news = after[name].filter(differs).to_list()
-        words = name in descriptors
-        for row, old, new in zip(rows, olds, news, strict=True):
-            change = FieldChange(name, old, new, word_diff(old, new) if words else None)
-            changes.setdefault(row, []).append(change)
-    keys = list(zip(*(after[k].to_list() for k in key), strict=True))
-    return {keys[row]: tuple(changes[row]) for row in sorted(changes)}
+        if name in descriptors:
+            pairs = zip(olds, news, strict=True)
+            found = [FieldChange(name, o, n, word_diff(o, n)) for o, n in pairs]
+        else:
+            found = [FieldChange(name, o, n) for o, n in zip(olds, news, strict=True)]
+        for row, change in zip(rows, found, strict=True):
+            if row in changes:
+                changes[row].append(change)
+            else:
+                changes[row] = [change]
+    if not changes:
+        return {}
+    picked = sorted(changes)
+    gathered = after.select(key)[picked]
+    keys = zip(*(gathered[k].to_list() for k in key), strict=True)
+    return {k: tuple(changes[row]) for k, row in zip(keys, picked, strict=True)}
 
 
 def _by_deepdiff(

@@ -113,7 +113,7 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
     entries = []
     for path in sorted(out_dir.glob("*/*_to_*.json")):
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = _report_summary(path.read_text(encoding="utf-8"))
             entries.append(
                 CycleEntry(
                     codeset=raw["codeset"],
@@ -160,6 +160,30 @@ def _action_counts(impact: Mapping[str, Any]) -> dict[str, int]:
         return dict(impact["action_required"])
     counts = impact.get("counts", {})
     return {s: counts[s] for s in ("critical", "warning") if s in counts}
+
+
+#: The members of a cycle report that the index lists (`impact` comes last).
+_SUMMARY = ("codeset", "title", "from", "to", "counts", "impact")
+
+
+def _report_summary(text: str) -> dict[str, Any]:
+    """The `_SUMMARY` members of a cycle report, decoded without its record lists.
+
+    A report written by `cycle_json` has each top-level member on a line of its own
+    indented by two spaces (no value holds a raw line break), so each wanted member is
+    found and decoded where it starts; anything else is decoded whole."""
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] = {}
+    for name in _SUMMARY:
+        marker = f'\n  "{name}": '
+        at = text.rfind(marker) if name == "impact" else text.find(marker)
+        if at < 0:
+            if name == "impact":
+                continue
+            whole: dict[str, Any] = json.loads(text)
+            return whole
+        found[name], _ = decoder.raw_decode(text, at + len(marker))
+    return found
 
 
 def _audit_counts(path: Path) -> AuditSummary | None:

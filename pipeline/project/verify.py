@@ -134,7 +134,7 @@ def _check_data(data: Path, manifest: Manifest, found: _Findings) -> None:
         found.problems.append(f"{data}: columns {columns} differ from the manifest's")
     if frame.height != manifest.rows:
         found.problems.append(f"{data}: {frame.height} rows, the manifest says {manifest.rows}")
-    elif content_digest(frame) != manifest.content_sha256:
+    elif content_digest(frame, manifest.digest_version) != manifest.content_sha256:
         found.problems.append(f"{data}: content does not hash to the manifest's content_sha256")
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from pipeline.analysis.audit import KINDS, Audit
@@ -23,13 +23,15 @@ from pipeline.analysis.cycle import Analysis
 from pipeline.claims import Replay
 from pipeline.codesets import kinds
 from pipeline.codesets.hcpcs.reconcile import AGREEING, REASONS
-from pipeline.diff.changeset import ChangeSet, jsonable
+from pipeline.diff.changeset import KINDS as RECORD_KINDS
+from pipeline.diff.changeset import ChangeSet, jsonable, records_placeholder
 from pipeline.diff.names import FIELD_NAMES
 from pipeline.impact.watchlist import dotted
 from pipeline.report.escape import markdown_code, markdown_escape, markdown_url, terminal_text
 from pipeline.report.escape import text as value
 from pipeline.report.glossary import glossary
 from pipeline.report.groups import by_codeset, group_items
+from pipeline.report.records_json import fields_table, records_json
 from pipeline.report.sections import Section, build_sections
 from pipeline.store.snapshots import Manifest
 
@@ -251,6 +253,9 @@ def environment(target: str = "html") -> Environment:
         lstrip_blocks=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        # Compiled templates are kept between runs (in a private temporary directory,
+        # keyed by each template's source): compiling them costs more than a small cycle.
+        bytecode_cache=FileSystemBytecodeCache(),
     )
     env.filters.update(
         value=value,
@@ -364,10 +369,26 @@ def _fitting_markdown(
 
 
 def cycle_json(analysis: Analysis, claims: Replay | None = None) -> str:
-    body = analysis.to_dict()
+    """The JSON report: `json.dumps` of the analysis (and the claims replay) with indent 2,
+    the record lists written by polars (`records_json`) where their column types allow."""
+    cs = analysis.changes
+    lists: dict[str, str] = {}
+    fields = fields_table(cs.key, cs.added.schema, cs.fields, depth=1)
+    for kind in RECORD_KINDS:
+        text = records_json(getattr(cs, kind), cs.key, fields, depth=1)
+        if text is None:
+            break
+        lists[kind] = text
+    body = analysis.to_dict(records=len(lists) < len(RECORD_KINDS))
     if claims is not None:
         body["claims_replay"] = claims.to_dict()
-    return json.dumps(body, indent=2, ensure_ascii=False, default=jsonable) + "\n"
+    text = json.dumps(body, indent=2, ensure_ascii=False, default=jsonable)
+    if len(lists) < len(RECORD_KINDS):
+        return text + "\n"
+    # One pass over the document, each placeholder swapped for its list.
+    holders = {json.dumps(records_placeholder(kind)): records for kind, records in lists.items()}
+    pattern = "|".join(re.escape(h) for h in holders)
+    return re.sub(pattern, lambda m: holders[m[0]], text) + "\n"
 
 
 def claims_context(claims: Replay | None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ KIND = Ncci(
             "ncci-ptp",
             "pipeline.codesets.ncci.ptp:read_ptp",
             "pipeline.codesets.ncci.ptp:sniff_ptp",
+            checked=("column1", "column2", "modifier_indicator"),
         ),
     ),
     paired=True,
