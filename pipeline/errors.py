@@ -67,3 +67,8 @@ class DownloadError(PipelineError):
 
 class DiffError(PipelineError):
     """Two stored editions that cannot be compared (a key column changed type)."""
+
+
+class FeedError(PipelineError):
+    """A publisher's listing page that no longer shows what its release feed looks for,
+    or a file it links that is not a release file."""

@@ -18,7 +18,14 @@ from typing import Any
 from pipeline.codesets import builtin, kinds, reader_options
 from pipeline.errors import ConfigError
 from pipeline.impact.severity import RULES, SEVERITIES, SeverityRules
-from pipeline.spec import CodeSetSpec, Edition, GuardLimits, ReaderSpec, check_name
+from pipeline.spec import (
+    CodeSetSpec,
+    Edition,
+    FeedSettings,
+    GuardLimits,
+    ReaderSpec,
+    check_name,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ _CODESET_KEYS = {
     "editions",
     "guard",
     "display",
+    "feed",
 }
 _REQUIRED_CODESET_KEYS = ("title", "publisher", "key", "reader")
 _EDITION_KEYS = {"version", "effective", "source", "note", "sha256"}
@@ -172,6 +180,8 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
         fields["termination"] = _str(body["termination"], f"{where}.termination")
     if "guard" in body:
         fields["guard"] = _parse_guard(body["guard"], f"{where}.guard")
+    if "feed" in body:
+        fields["feed"] = _parse_feed(body["feed"], f"{where}.feed")
     editions = tuple(
         _parse_edition(e, base, f"{where}.editions[{i}]")
         for i, e in enumerate(body.get("editions", []))
@@ -199,6 +209,34 @@ def _parse_guard(body: Any, where: str) -> GuardLimits:
             raise ConfigError(f"{where}.{name}: expected a fraction from 0 to 1, got {value!r}")
         limits[name] = float(value)
     return GuardLimits(**limits)
+
+
+def _parse_feed(body: Any, where: str) -> FeedSettings:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table, e.g. [codesets.hcpcs.feed]")
+    _no_unknown(body, {"pages", "since", "skip", "sha256", "timeout", "deadline"}, where)
+    pages = tuple(_str_list(body.get("pages", []), f"{where}.pages"))
+    for page in pages:
+        if not page.startswith(("https://", "http://")):
+            raise ConfigError(f"{where}.pages: expected http(s):// URLs, got {page!r}")
+    skip = tuple(_str_list(body.get("skip", []), f"{where}.skip"))
+    pins = body.get("sha256", {})
+    if not isinstance(pins, dict):
+        raise ConfigError(f'{where}.sha256: expected a table of edition = "sha256"')
+    seconds = {}
+    for name in ("timeout", "deadline"):
+        if name in body:
+            value = body[name]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{where}.{name}: expected a number of seconds, got {value!r}")
+            seconds[name] = float(value)
+    return FeedSettings(
+        pages=pages,
+        since=parse_date(body["since"], f"{where}.since") if "since" in body else None,
+        skip=skip,
+        sha256={str(v): _sha256(h, f"{where}.sha256.{v}") for v, h in pins.items()},
+        **seconds,
+    )
 
 
 def _parse_reader(body: Any, where: str) -> ReaderSpec:
