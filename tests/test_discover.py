@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.discover import discover
+from pipeline.project.discover import discover
 from pipeline.store import Store
 from tests.conftest import REPO
 from tests.feedserver import HCPCS_PAGE_PATH, PAGES, Publisher, Reply, hcpcs_page, publisher, rezip
