@@ -68,11 +68,14 @@ class Edition:
 class FeedSettings:
     """`[codesets.X.feed]`: find new editions on the publisher's listing page.
 
-    Empty `pages` means the kind's own (the publisher's page). Editions effective
-    before `since`, or listed in `skip`, are left alone; `sha256` pins an edition's
-    file. `timeout` bounds each request, `deadline` the whole check of this code set.
+    `kind` names whose listing page and file names to follow (default: the code set's
+    kind, else its id: `hcpcs`, `icd10cm`, `pfs-rvu`, `ncci-ptp`, `mue`). Empty `pages`
+    means the kind's own (the publisher's page). Editions effective before `since`, or
+    listed in `skip`, are left alone; `sha256` pins an edition's file. `timeout` bounds
+    each request, `deadline` the whole check of this code set.
     """
 
+    kind: str | None = None
     pages: tuple[str, ...] = ()
     since: date | None = None
     skip: tuple[str, ...] = ()

@@ -165,3 +165,58 @@ def test_mue_practitioner_table_only() -> None:
 )
 def test_page_links_reads_real_world_markup(html: str, expected: list[Link]) -> None:
     assert page_links(html, "https://h/page") == expected
+
+
+def test_feed_configuration_is_parsed_strictly() -> None:
+    from pipeline.config import parse_config
+
+    config = parse_config(
+        {
+            "codesets": {
+                "hcpcs-quarterly": {
+                    "title": "HCPCS quarterly",
+                    "publisher": "CMS",
+                    "key": ["code"],
+                    "reader": {"format": "auto"},
+                    "feed": {
+                        "kind": "hcpcs",
+                        "since": "2026-01-01",
+                        "skip": ["2026Q1"],
+                        "sha256": {"2026Q3": "AB" * 32},
+                        "timeout": 10,
+                    },
+                }
+            }
+        }
+    )
+    feed = config.codesets["hcpcs-quarterly"].feed
+    assert feed is not None
+    assert (feed.kind, feed.since, feed.skip, feed.pages) == (
+        "hcpcs",
+        date(2026, 1, 1),
+        ("2026Q1",),
+        (),
+    )
+    assert feed.sha256 == {"2026Q3": "ab" * 32} and (feed.timeout, feed.deadline) == (10.0, 900.0)
+
+
+@pytest.mark.parametrize(
+    ("feed", "message"),
+    [
+        ({"page": ["https://x"]}, r"\.feed: unknown key\(s\) 'page'"),
+        ({"pages": "https://x"}, r"\.feed\.pages: expected a list of listing-page URLs"),
+        ({"pages": ["ftp://x/"]}, r"\.feed\.pages: expected http\(s\):// URLs"),
+        ({"skip": "2026Q1"}, r"\.feed\.skip: expected a list of edition labels"),
+        ({"sha256": {"2026Q3": "xyz"}}, r"\.feed\.sha256\.2026Q3: expected 64 hexadecimal digits"),
+        ({"timeout": 0}, r"\.feed\.timeout: expected a number of seconds"),
+        ({"since": "last year"}, r"\.feed\.since: expected a date"),
+        ({"kind": "cpt"}, r"\.feed\.kind: no release feed for 'cpt' \(known: hcpcs, icd10cm"),
+        ("yes", r"\.feed: must be a table"),
+    ],
+)
+def test_feed_configuration_errors_name_the_key(feed: object, message: str) -> None:
+    from pipeline.config import parse_config
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[codesets\.hcpcs\]" + message):
+        parse_config({"codesets": {"hcpcs": {"feed": feed}}})

@@ -214,12 +214,13 @@ def _parse_guard(body: Any, where: str) -> GuardLimits:
 def _parse_feed(body: Any, where: str) -> FeedSettings:
     if not isinstance(body, dict):
         raise ConfigError(f"{where}: must be a table, e.g. [codesets.hcpcs.feed]")
-    _no_unknown(body, {"pages", "since", "skip", "sha256", "timeout", "deadline"}, where)
-    pages = tuple(_str_list(body.get("pages", []), f"{where}.pages"))
+    allowed = {"kind", "pages", "since", "skip", "sha256", "timeout", "deadline"}
+    _no_unknown(body, allowed, where)
+    pages = tuple(_strings(body.get("pages", []), f"{where}.pages", "listing-page URLs"))
     for page in pages:
         if not page.startswith(("https://", "http://")):
             raise ConfigError(f"{where}.pages: expected http(s):// URLs, got {page!r}")
-    skip = tuple(_str_list(body.get("skip", []), f"{where}.skip"))
+    skip = tuple(_strings(body.get("skip", []), f"{where}.skip", "edition labels"))
     pins = body.get("sha256", {})
     if not isinstance(pins, dict):
         raise ConfigError(f'{where}.sha256: expected a table of edition = "sha256"')
@@ -230,13 +231,27 @@ def _parse_feed(body: Any, where: str) -> FeedSettings:
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"{where}.{name}: expected a number of seconds, got {value!r}")
             seconds[name] = float(value)
+    kind = _str(body["kind"], f"{where}.kind") if "kind" in body else None
+    if kind is not None:
+        from pipeline.codesets.feeds import FEEDS
+
+        if kind not in FEEDS:
+            known = ", ".join(sorted(FEEDS))
+            raise ConfigError(f"{where}.kind: no release feed for {kind!r} (known: {known})")
     return FeedSettings(
+        kind=kind,
         pages=pages,
         since=parse_date(body["since"], f"{where}.since") if "since" in body else None,
         skip=skip,
         sha256={str(v): _sha256(h, f"{where}.sha256.{v}") for v, h in pins.items()},
         **seconds,
     )
+
+
+def _strings(value: Any, where: str, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: expected a list of {what}, got {value!r}")
+    return list(value)
 
 
 def _parse_reader(body: Any, where: str) -> ReaderSpec:

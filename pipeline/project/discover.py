@@ -154,7 +154,7 @@ def discover(
 
 
 def feed_kind(spec: CodeSetSpec) -> FeedKind:
-    kind = getattr(spec, "kind", None) or spec.id
+    kind = (spec.feed and spec.feed.kind) or getattr(spec, "kind", None) or spec.id
     feed = FEEDS.get(kind)
     if feed is None:
         known = ", ".join(sorted(FEEDS))
