@@ -14,6 +14,7 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,8 +82,9 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-@pytest.fixture
-def publisher(monkeypatch: pytest.MonkeyPatch) -> Iterator[Publisher]:
+@contextmanager
+def serving(monkeypatch: pytest.MonkeyPatch) -> Iterator[Publisher]:
+    """A running publisher stand-in; proxies are turned off so requests stay local."""
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
     httpd = Publisher(("127.0.0.1", 0), Handler)
@@ -90,10 +92,18 @@ def publisher(monkeypatch: pytest.MonkeyPatch) -> Iterator[Publisher]:
     httpd.hits = Counter()
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def publisher(monkeypatch: pytest.MonkeyPatch) -> Iterator[Publisher]:
+    with serving(monkeypatch) as httpd:
+        yield httpd
 
 
 _BLOCK = re.compile(r"(<!-- releases:start -->\n).*?(\s*<!-- releases:end -->)", re.DOTALL)
