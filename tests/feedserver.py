@@ -125,15 +125,18 @@ def hcpcs_page(names: list[str], template: str = "cms-hcpcs-quarterly-update.htm
     return _BLOCK.sub(lambda m: m[1] + "\n".join(items) + m[2], html)
 
 
-def rezip(source: Path, member: str, rename: str | None = None, edit: Any = None) -> bytes:
-    """A zip holding one member of `source`, renamed, its bytes passed through `edit`."""
+def rezip(
+    source: Path, member: str, rename: str | None = None, edit: Any = None, level: int = 6
+) -> bytes:
+    """A zip holding one member of `source`, renamed, its bytes passed through `edit`,
+    compressed at `level` (another level: the same records in a file of another hash)."""
     with zipfile.ZipFile(source) as archive:
         data = archive.read(member)
     if edit is not None:
         data = edit(data)
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
         info = zipfile.ZipInfo(rename or member, date_time=(2026, 6, 17, 15, 59, 47))
         info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, data)
+        archive.writestr(info, data, compresslevel=level)
     return out.getvalue()

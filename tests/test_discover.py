@@ -274,3 +274,74 @@ def test_configuration_skips_pins_and_hand_listed_editions_win(
     result = invoke(tmp_path, "discover")
     assert result.exit_code == 2
     assert f"sha256 mismatch: expected {'0' * 64}" in result.stderr
+
+
+def test_an_edition_in_several_files_is_reported_and_left_for_a_person(
+    publisher: Publisher, tmp_path: Path
+) -> None:
+    """NCCI PTP quarters come in four parts: listed and reported, nothing downloaded."""
+    path = "/medicare/coding-billing/ncci-medicare/ptp-edits"
+    publisher.page(path, (PAGES / "cms-ncci-ptp-edits.html").read_text())
+    (tmp_path / "codesets.toml").write_text(
+        f'[codesets.ncci-ptp.feed]\npages = ["{publisher.base}{path}"]\n'
+    )
+    result = invoke(tmp_path, "run")
+    assert result.exit_code == 0, result.output + result.stderr
+    parts = [line for line in result.output.splitlines() if line.startswith("found: ")]
+    assert parts[-1].startswith(
+        f"found: ncci-ptp 2026Q2 in 4 files ({publisher.base}/files/zip/"
+        "medicare-ncci-2026q2-practitioner-ptp-edits-ccipra-v321r0-f1.zip, "
+    )
+    assert parts[-1].endswith(
+        "not ingested, an edition published in several files is ingested by hand"
+    )
+    assert not [p for (p, _) in publisher.hits if p.startswith("/files/")]
+    assert not (tmp_path / "snapshots" / "releases.lock.json").exists()
+
+
+ICD = REPO / "sources" / "icd10cm"
+
+
+@pytest.mark.skipif(
+    not (ICD / "icd10cm_codes_2026.zip").is_file(),
+    reason="needs the bundled ICD-10-CM code-descriptions files (sources/icd10cm/)",
+)
+def test_an_april_update_with_the_october_codes_is_a_repost_not_news(
+    publisher: Publisher, tmp_path: Path
+) -> None:
+    """CMS's ICD-10 page lists FY2026, its April 1 update (the same codes file) and FY2027."""
+    import zipfile
+
+    path = "/medicare/coding-billing/icd-10-codes"
+    publisher.page(path, (PAGES / "cms-icd-10-codes.html").read_text())
+    for year, name in ((2026, "2026"), (2026, "april-1-2026"), (2027, "2027")):
+        source = ICD / f"icd10cm_codes_{year}.zip"
+        with zipfile.ZipFile(source) as archive:
+            member = archive.namelist()[0]
+        # The April zip holds the same codes file, packed anew: another file hash.
+        level = 1 if name.startswith("april") else 6
+        body = rezip(source, member, f"Code Descriptions/icd10cm_codes_{year}.txt", level=level)
+        publisher.file(f"/files/zip/{name}-code-descriptions-tabular-order.zip", body)
+    (tmp_path / "codesets.toml").write_text(
+        f'[codesets.icd10cm.feed]\npages = ["{publisher.base}{path}"]\n'
+    )
+    result = invoke(tmp_path, "run")
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.output.splitlines()
+    assert [
+        line.split(" from ")[0] for line in lines if line.startswith(("new:", "re-issue:"))
+    ] == [
+        "new: icd10cm FY2026",
+        "re-issue: icd10cm FY2026",
+        "new: icd10cm FY2027",
+    ]
+    assert any(
+        "april-1-2026" in line and "same records as the stored issue" in line for line in lines
+    )
+    assert [m.version for m in Store(tmp_path / "snapshots").manifests()] == ["FY2026", "FY2027"]
+    assert "icd10cm FY2026 -> FY2027:" in result.output
+    issues = lock(tmp_path)["releases"]["icd10cm"]["FY2026"]
+    assert [(i["stored_as"], i["effective"]) for i in issues] == [
+        ("FY2026", "2025-10-01"),
+        (None, "2026-04-01"),
+    ]

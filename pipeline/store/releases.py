@@ -115,5 +115,8 @@ def _parse(raw: Mapping[str, Any]) -> dict[str, dict[str, tuple[Issue, ...]]]:
 
 
 def save_lock(path: Path, lock: ReleaseLock) -> bool:
-    """Write the lock if its content changed; True if the file was written."""
+    """Write the lock if its content changed; True if the file was written. An empty lock
+    is not written where there is none: a feed that stored nothing leaves no file."""
+    if not lock.releases and not path.exists():
+        return False
     return write_atomically(path, lock.to_json().encode("utf-8"))
