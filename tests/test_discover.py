@@ -83,6 +83,11 @@ def test_a_quarter_appearing_between_two_runs_is_found_stored_and_locked(
     url18 = f"{publisher.base}/files/zip/{N2018}"
     sha18 = hashlib.sha256(Z2018).hexdigest()
     assert found.output.splitlines() == [f"new: hcpcs 2018 from {url18}, sha256 {sha18}"]
+    listing = json.loads(invoke(tmp_path, "discover", "--format", "json").output)
+    assert [(f["version"], f["status"], f["sha256"]) for f in listing["found"]] == [
+        ("2017", "known", hashlib.sha256(Z2017).hexdigest()),
+        ("2018", "new", sha18),
+    ]
     assert [m.version for m in Store(tmp_path / "snapshots").manifests()] == ["2017"]
 
     second = invoke(tmp_path, "run")
@@ -345,3 +350,15 @@ def test_an_april_update_with_the_october_codes_is_a_repost_not_news(
         ("FY2026", "2025-10-01"),
         (None, "2026-04-01"),
     ]
+
+
+def test_a_code_set_of_a_kind_without_a_feed_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "codesets.toml").write_text(
+        '[codesets.clinic-fees]\ntitle = "Fees"\npublisher = "Acme"\nkey = ["code"]\n'
+        'reader = { format = "delimited" }\n[codesets.clinic-fees.feed]\n'
+    )
+    result = invoke(tmp_path, "discover")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: code set 'clinic-fees': no release feed for its kind 'clinic-fees'"
+    )
