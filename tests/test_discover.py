@@ -146,6 +146,14 @@ def test_a_reissued_file_is_stored_beside_the_first_and_diffed_against_it(
     assert f"replaces {url} (sha256 {old}" in (snap.source.note or "")
     issues = lock(tmp_path)["releases"]["hcpcs"]["2018"]
     assert [(i["stored_as"], i["sha256"]) for i in issues] == [("2018", old), ("2018-r2", new)]
+    assert invoke(tmp_path, "verify").exit_code == 0
+    path = tmp_path / "snapshots" / "releases.lock.json"
+    path.write_text(path.read_text().replace(new, old))
+    damaged = invoke(tmp_path, "verify")
+    assert damaged.exit_code == 2
+    assert f"hcpcs 2018-r2 is recorded with sha256 {old}, but its snapshot was made from a " in (
+        damaged.stderr
+    )
 
 
 def test_a_repost_with_the_same_records_is_reported_and_stores_nothing(

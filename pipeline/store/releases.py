@@ -120,3 +120,32 @@ def save_lock(path: Path, lock: ReleaseLock) -> bool:
     if not lock.releases and not path.exists():
         return False
     return write_atomically(path, lock.to_json().encode("utf-8"))
+
+
+def lock_problems(path: Path, stored: Mapping[tuple[str, str], str]) -> list[str]:
+    """Where the lock and the store disagree: an issue recorded as stored under a label
+    that is not stored, or stored from another file. `stored` maps (code set, label) to
+    the sha256 of the file the snapshot was made from."""
+    try:
+        lock = load_lock(path)
+    except StoreError as exc:
+        return [str(exc)]
+    problems = []
+    for codeset, editions in sorted(lock.releases.items()):
+        for edition, issues in sorted(editions.items()):
+            for issue in issues:
+                if issue.stored_as is None:
+                    continue
+                made_from = stored.get((codeset, issue.stored_as))
+                if made_from is None:
+                    problems.append(
+                        f"{path}: {codeset} {edition} from {issue.url} is recorded as stored "
+                        f"as {issue.stored_as}, which is not in the store"
+                    )
+                elif made_from != issue.sha256:
+                    problems.append(
+                        f"{path}: {codeset} {issue.stored_as} is recorded with sha256 "
+                        f"{issue.sha256}, but its snapshot was made from a file with sha256 "
+                        f"{made_from}"
+                    )
+    return problems
