@@ -292,6 +292,17 @@ def test_configuration_skips_pins_and_hand_listed_editions_win(
     result = invoke(tmp_path, "discover")
     assert result.exit_code == 2
     assert f"sha256 mismatch: expected {'0' * 64}" in result.stderr
+    cached = list((tmp_path / "snapshots" / ".downloads").rglob(N2018))
+    assert cached == [], "a file failing its pin must not stay in the cache"
+
+
+def test_editions_before_since_are_not_even_listed(publisher: Publisher, tmp_path: Path) -> None:
+    setup(tmp_path, publisher, "since = 2018-01-01\n")
+    publish(publisher, (N2017, Z2017), (N2018, Z2018))
+    config = load_config(tmp_path / "codesets.toml")
+    found = discover(config, Store(tmp_path / "snapshots"), now=NOW)
+    assert [(f.release.version, f.status) for f in found.checks[0].found] == [("2018", "new")]
+    assert publisher.hits[(f"/files/zip/{N2017}", 200)] == 0
 
 
 def test_an_edition_in_several_files_is_reported_and_left_for_a_person(
