@@ -8,8 +8,10 @@ scheduled runs while the publisher's page changes under them.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -339,8 +341,6 @@ def test_an_april_update_with_the_october_codes_is_a_repost_not_news(
     publisher: Publisher, tmp_path: Path
 ) -> None:
     """CMS's ICD-10 page lists FY2026, its April 1 update (the same codes file) and FY2027."""
-    import zipfile
-
     path = "/medicare/coding-billing/icd-10-codes"
     publisher.page(path, (PAGES / "cms-icd-10-codes.html").read_text())
     for year, name in ((2026, "2026"), (2026, "april-1-2026"), (2027, "2027")):
@@ -385,4 +385,34 @@ def test_a_code_set_of_a_kind_without_a_feed_is_a_configuration_error(tmp_path: 
     assert result.exit_code == 2
     assert result.stderr.startswith(
         "error: code set 'clinic-fees': no release feed for its kind 'clinic-fees'"
+    )
+
+
+def test_fee_schedule_release_pages_are_followed_to_their_files(
+    publisher: Publisher, tmp_path: Path
+) -> None:
+    """Two hops: the PFS Relative Value Files page, then each release page, then its zip."""
+    base = "/medicare/payment/fee-schedules/physician/pfs-relative-value-files"
+    publisher.page(base, (PAGES / "cms-pfs-relative-value-files.html").read_text())
+    for page in ("rvu26a", "rvu25d-0", "rvu24ar"):
+        publisher.page(f"{base}/{page}", (PAGES / f"cms-pfs-{page}.html").read_text())
+    csv = REPO / "sources" / "pfs-rvu" / "RVU25D-PPRRVU2025_Oct-ptot.csv"
+    for name in ("rvu26a-updated-01-09-2026", "rvu25d", "rvu24ar"):
+        body = io.BytesIO()
+        with zipfile.ZipFile(body, "w") as archive:
+            archive.writestr("PPRRVU_ptot.csv", csv.read_bytes())
+        publisher.file(f"/files/zip/{name}.zip", body.getvalue())
+    (tmp_path / "codesets.toml").write_text(
+        f'[codesets.pfs-rvu.feed]\npages = ["{publisher.base}{base}"]\n'
+    )
+    found = discover(load_config(tmp_path / "codesets.toml"), Store(tmp_path / "s"), now=NOW)
+    assert [
+        (f.release.version, f.status, f.release.page.rsplit("/", 1)[1]) for f in found.news
+    ] == [
+        ("RVU24AR", "new", "rvu24ar"),
+        ("RVU25D", "new", "rvu25d-0"),
+        ("RVU26A", "new", "rvu26a"),
+    ]
+    assert found.news[-1].release.url == (
+        f"{publisher.base}/files/zip/rvu26a-updated-01-09-2026.zip"
     )
