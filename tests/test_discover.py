@@ -87,7 +87,9 @@ def test_a_quarter_appearing_between_two_runs_is_found_stored_and_locked(
     sha18 = hashlib.sha256(Z2018).hexdigest()
     assert found.output.splitlines() == [f"new: hcpcs 2018 from {url18}, sha256 {sha18}"]
     listing = json.loads(invoke(tmp_path, "discover", "--format", "json").output)
-    assert [(f["version"], f["status"], f["sha256"]) for f in listing["found"]] == [
+    [feed] = listing["feeds"]
+    assert feed["pages"] == [f"{publisher.base}{HCPCS_PAGE_PATH}"]
+    assert [(f["version"], f["status"], f["sha256"]) for f in feed["found"]] == [
         ("2017", "known", hashlib.sha256(Z2017).hexdigest()),
         ("2018", "new", sha18),
     ]

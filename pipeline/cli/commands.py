@@ -442,22 +442,7 @@ def discover(obj: Context, codeset: str | None, fmt: str) -> None:
         )
     found = do_discover(config, obj.store(), only=codeset)
     if fmt == "json":
-        items = [
-            {
-                "codeset": f.codeset,
-                "version": f.release.version,
-                "effective": f.release.effective.isoformat(),
-                "status": f.status,
-                "label": f.label,
-                "urls": list(f.release.urls),
-                "page": f.release.page,
-                "sha256": f.file.sha256 if f.file else None,
-                "replaces": f.replaces.to_dict() if f.replaces else None,
-            }
-            for c in found.checks
-            for f in c.found
-        ]
-        click.echo(json.dumps({"checked_at": found.checked_at, "found": items}, indent=2))
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
         return
     news, quiet = discovery_lines(found)
     for line in news + quiet:

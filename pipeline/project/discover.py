@@ -62,6 +62,21 @@ class Found:
     def is_news(self) -> bool:
         return self.status in NEWS
 
+    def to_dict(self) -> dict[str, Any]:
+        rel = self.release
+        return {
+            "codeset": self.codeset,
+            "version": rel.version,
+            "issue": rel.issue,
+            "effective": rel.effective.isoformat(),
+            "status": self.status,
+            "label": self.label,
+            "urls": list(rel.urls),
+            "page": rel.page,
+            "sha256": self.file.sha256 if self.file else None,
+            "replaces": self.replaces.to_dict() if self.replaces else None,
+        }
+
     def edition(self) -> Edition:
         """The edition to ingest (new and re-issued files only)."""
         assert self.label is not None and self.file is not None
@@ -98,6 +113,19 @@ class Discovery:
     @property
     def news(self) -> list[Found]:
         return [f for c in self.checks for f in c.found if f.is_news]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked_at": self.checked_at,
+            "feeds": [
+                {
+                    "codeset": c.codeset,
+                    "pages": list(c.pages),
+                    "found": [f.to_dict() for f in c.found],
+                }
+                for c in self.checks
+            ],
+        }
 
     def editions(self, codeset: str) -> list[Edition]:
         """The editions to ingest for `codeset`: new and re-issued files, oldest first."""
