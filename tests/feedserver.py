@@ -33,6 +33,8 @@ class Reply:
     status: int = 200
     #: Seconds to wait before answering (a slow server).
     delay: float = 0.0
+    #: Seconds to wait between 64 KiB blocks of the body (a server that trickles).
+    trickle: float = 0.0
 
 
 class Publisher(ThreadingHTTPServer):
@@ -77,7 +79,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if code != 304:
-                self.wfile.write(reply.body)
+                step = 1 << 16 if reply.trickle else len(reply.body) or 1
+                for start in range(0, len(reply.body), step):
+                    self.wfile.write(reply.body[start : start + step])
+                    self.wfile.flush()
+                    time.sleep(reply.trickle)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
