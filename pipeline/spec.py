@@ -69,7 +69,7 @@ class FeedSettings:
     """`[codesets.X.feed]`: find new editions on the publisher's listing page.
 
     `kind` names whose listing page and file names to follow (default: the code set's
-    kind, else its id: `hcpcs`, `icd10cm`, `pfs-rvu`, `ncci-ptp`, `mue`). Empty `pages`
+    own kind: `hcpcs`, `icd10cm`, `pfs`, `ncci`, `mue`). Empty `pages`
     means the kind's own (the publisher's page). Editions effective before `since`, or
     listed in `skip`, are left alone; `sha256` pins an edition's file. `timeout` bounds
     each request, `deadline` the whole check of this code set.

@@ -387,7 +387,8 @@ def test_a_code_set_of_a_kind_without_a_feed_is_a_configuration_error(tmp_path: 
     result = invoke(tmp_path, "discover")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "error: code set 'clinic-fees': no release feed for its kind 'clinic-fees'"
+        "error: code set 'clinic-fees': no release feed for its kind 'generic' (feeds exist for "
+        "hcpcs, icd10cm, mue, ncci, pfs)"
     )
 
 

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.codesets.feeds import FEEDS
+from pipeline.codesets import kinds
 from pipeline.sources.feed import Candidate, Link, page_links, releases, unwrap
 
 PAGES = Path(__file__).parent / "feeds"
+FEED_OF = {name: kind.feed for name, kind in kinds().items() if kind.feed is not None}
 
 
 def listed(kind: str, page: str, base: str, sub: dict[str, str] | None = None) -> list:
     """Releases on a fixture page, following sub-pages from `sub` (URL -> fixture)."""
-    feed = FEEDS[kind]
+    feed = FEED_OF[kind]
     hits = []
     for link in page_links((PAGES / page).read_text(), base):
         link = replace(link, url=unwrap(link.url))
@@ -56,7 +57,7 @@ def test_hcpcs_page_after_a_redesign_matches_nothing() -> None:
 
 
 def test_hcpcs_corrected_post_is_a_later_issue_of_the_same_quarter() -> None:
-    feed = FEEDS["hcpcs"]
+    feed = FEED_OF["hcpcs"]
     first = feed.release(
         Link("https://x/files/zip/january-2025-alpha-numeric-hcpcs-file.zip"), None
     )
@@ -87,7 +88,7 @@ def test_icd10cm_cms_page_gives_fiscal_years_and_the_april_update_as_a_later_iss
 def test_icd10cm_cdc_directory_listing_is_followed_into_each_folder() -> None:
     root = "https://ftp.cdc.gov/pub/Health_Statistics/NCHS/Publications/ICD10CM/"
     folder = "https://ftp.cdc.gov/pub/Health_Statistics/NCHS/Publications/ICD10CM/"
-    feed = FEEDS["icd10cm"]
+    feed = FEED_OF["icd10cm"]
     assert feed.follow is not None
     links = page_links((PAGES / "cdc-icd10cm-listing.html").read_text(), root)
     followed = [feed.follow(link) for link in links]
@@ -114,7 +115,7 @@ def test_icd10cm_cdc_directory_listing_is_followed_into_each_folder() -> None:
 def test_pfs_release_pages_are_followed_to_their_zip() -> None:
     base = "https://www.cms.gov/medicare/payment/fee-schedules/physician/pfs-relative-value-files"
     found = listed(
-        "pfs-rvu",
+        "pfs",
         "cms-pfs-relative-value-files.html",
         base,
         {f"{base}/{p}": f"cms-pfs-{p}.html" for p in ("rvu26a", "rvu25d-0", "rvu24ar")},
@@ -130,7 +131,7 @@ def test_pfs_release_pages_are_followed_to_their_zip() -> None:
 
 def test_ncci_ptp_quarter_in_four_parts_behind_the_licence_click_through() -> None:
     base = "https://www.cms.gov/medicare/coding-billing/ncci-medicare/ptp"
-    found = listed("ncci-ptp", "cms-ncci-ptp-edits.html", base)
+    found = listed("ncci", "cms-ncci-ptp-edits.html", base)
     assert [(r.version, len(r.urls)) for r in found] == [("2026Q1", 2), ("2026Q2", 4)]
     assert found[1].urls[0] == (
         "https://www.cms.gov/files/zip/medicare-ncci-2026q2-practitioner-ptp-edits-ccipra-v321r0-f1.zip"

@@ -424,7 +424,6 @@ def run(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_obj
-@handle_errors
 def discover(obj: Context, codeset: str | None, fmt: str) -> None:
     """List the editions the release feeds find that are not stored yet (of one CODESET
     with a feed, or all), without storing anything.
@@ -435,12 +434,13 @@ def discover(obj: Context, codeset: str | None, fmt: str) -> None:
     from pipeline.project.discover import discover as do_discover
     from pipeline.project.discover import has_feeds
 
-    config = obj.config()
-    if not has_feeds(config):
+    project = obj.project()
+    if not has_feeds(project.config):
         raise PipelineError(
-            f"{obj.config_path}: no code set has a release feed (add [codesets.<id>.feed])"
+            f"{obj.config_path or 'codesets.toml'}: no code set has a release feed "
+            "(add [codesets.<id>.feed])"
         )
-    found = do_discover(config, obj.store(), only=codeset)
+    found = do_discover(project.config, project.store, only=codeset)
     if fmt == "json":
         click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -233,10 +233,11 @@ def _parse_feed(body: Any, where: str) -> FeedSettings:
             seconds[name] = float(value)
     kind = _str(body["kind"], f"{where}.kind") if "kind" in body else None
     if kind is not None:
-        from pipeline.codesets.feeds import FEEDS
+        from pipeline.codesets import kinds
 
-        if kind not in FEEDS:
-            known = ", ".join(sorted(FEEDS))
+        feeds = [name for name, k in kinds().items() if k.feed is not None]
+        if kind not in feeds:
+            known = ", ".join(feeds)
             raise ConfigError(f"{where}.kind: no release feed for {kind!r} (known: {known})")
     return FeedSettings(
         kind=kind,

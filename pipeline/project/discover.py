@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pipeline.codesets.feeds import FEEDS
+from pipeline.codesets import kinds
 from pipeline.codesets.reading import read_source
 from pipeline.config import Config
 from pipeline.errors import ConfigError, FeedError
@@ -182,15 +182,16 @@ def discover(
 
 
 def feed_kind(spec: CodeSetSpec) -> FeedKind:
-    kind = (spec.feed and spec.feed.kind) or getattr(spec, "kind", None) or spec.id
-    feed = FEEDS.get(kind)
-    if feed is None:
-        known = ", ".join(sorted(FEEDS))
+    """The feed of the kind a code set declares (or its feed table names)."""
+    kind = (spec.feed and spec.feed.kind) or spec.kind
+    found = kinds().get(kind)
+    if found is None or found.feed is None:
+        known = ", ".join(name for name, k in kinds().items() if k.feed is not None)
         raise ConfigError(
             f"code set {spec.id!r}: no release feed for its kind {kind!r} (feeds exist for "
             f"{known}); list its editions by hand"
         )
-    return feed
+    return found.feed
 
 
 def _check(

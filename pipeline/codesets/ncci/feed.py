@@ -34,7 +34,7 @@ def release(link: Link, parent: Candidate | None = None) -> Candidate | None:
 
 
 FEED = FeedKind(
-    kind="ncci-ptp",
+    kind="ncci",
     pages=(PAGE,),
     release=release,
     expect="links to medicare-ncci-<year>q<n>-practitioner-ptp-edits-ccipra-v<n>r<n>-f<n>.zip",

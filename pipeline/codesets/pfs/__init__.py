@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from pipeline.codesets.kind import Format, Kind
+from pipeline.codesets.pfs.feed import FEED
 from pipeline.codesets.pfs.vocabulary import DELETED, NOT_PAID, STATUS_CODES
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
@@ -55,6 +56,7 @@ class FeeSchedule(Kind):
 
 
 KIND = FeeSchedule(
+    feed=FEED,
     spec=CodeSetSpec(
         id="pfs-rvu",
         kind="pfs",
