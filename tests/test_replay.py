@@ -185,11 +185,6 @@ def test_replay_gate_fires_exactly_on_runs_bringing_a_critical_item(
     assert fired == critical
 
 
-@pytest.mark.xfail(
-    reason="reports are records (issue 11, point 3): older cycle reports and every "
-    "history page are still rewritten when a new edition arrives",
-    strict=False,
-)
 def test_replay_writes_only_the_new_cycle_and_what_it_touches(replay: list[Outcome]) -> None:
     fixed = {"reports/index.html", "reports/index.md", "reports/index.json", "reports/feed.xml"}
     fixed |= {f"reports/audit.{ext}" for ext in ("html", "md", "json")}
