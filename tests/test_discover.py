@@ -420,3 +420,26 @@ def test_fee_schedule_release_pages_are_followed_to_their_files(
     assert found.news[-1].release.url == (
         f"{publisher.base}/files/zip/rvu26a-updated-01-09-2026.zip"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "unreadable release lock"),
+        ('{"format": 1, "releases": {"hcpcs": {"2018": [{"url": "x"}]}}}', "damaged release lock"),
+        ('{"format": 9, "releases": {}}', "damaged release lock (unknown format 9)"),
+    ],
+)
+def test_a_damaged_lock_file_is_an_error_naming_it(
+    publisher: Publisher, tmp_path: Path, text: str, message: str
+) -> None:
+    setup(tmp_path, publisher)
+    publish(publisher, (N2017, Z2017))
+    path = tmp_path / "snapshots" / "releases.lock.json"
+    path.parent.mkdir()
+    path.write_text(text)
+    result = invoke(tmp_path, "run")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}: {message}"), result.stderr
+    assert path.read_text() == text
+    assert not (tmp_path / "snapshots" / "hcpcs").exists()

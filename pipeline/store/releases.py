@@ -45,7 +45,13 @@ class Issue:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Issue:
-        return cls(**{name: raw.get(name) for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        for name in ("url", "sha256", "first_seen", "page", "effective"):
+            if not isinstance(raw.get(name), str):
+                raise ValueError(f"an issue without {name!r}")
+        if not isinstance(raw.get("bytes"), int):
+            raise ValueError("an issue without its size in 'bytes'")
+        fields: dict[str, Any] = {name: raw.get(name) for name in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,6 @@ class ReleaseLock:
     def latest(self, codeset: str, edition: str) -> Issue | None:
         found = self.issues(codeset, edition)
         return found[-1] if found else None
-
-    def labels(self, codeset: str) -> set[str]:
-        """Every snapshot label the feed stored for `codeset`."""
-        return {
-            i.stored_as
-            for issues in self.releases.get(codeset, {}).values()
-            for i in issues
-            if i.stored_as
-        }
 
     def with_issue(self, codeset: str, edition: str, issue: Issue) -> ReleaseLock:
         editions = dict(self.releases.get(codeset, {}))
