@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,8 @@ class Outcome:
     previous: Quarter | None
     exit_code: int
     output: str
+    #: What `--summary` appended: the job summary and pull-request text of this run.
+    summary: str
     changed: set[str]
 
 
@@ -117,10 +120,11 @@ def tree(root: Path) -> dict[str, str]:
 def replay(tmp_path_factory: pytest.TempPathFactory) -> list[Outcome]:
     """Fifteen scheduled runs, one new quarter before each."""
     with pytest.MonkeyPatch.context() as monkey, serving(monkey) as server:
-        return _replay(server, tmp_path_factory.mktemp("replay"))
+        work, notes = tmp_path_factory.mktemp("replay"), tmp_path_factory.mktemp("summaries")
+        return _replay(server, work, notes)
 
 
-def _replay(server: Publisher, work: Path) -> list[Outcome]:
+def _replay(server: Publisher, work: Path, notes: Path) -> list[Outcome]:
     watchlist = work / "watchlist.csv"
     watchlist.write_text(
         (REPO / "watchlists" / "pt-ot-clinic.csv").read_text()
@@ -141,12 +145,23 @@ def _replay(server: Publisher, work: Path) -> list[Outcome]:
         server.page(HCPCS_PAGE_PATH, hcpcs_page([q.zip_name for q in reversed(posted)]))
         server.file(f"/files/zip/{quarter.zip_name}", quarter.body)
         before = tree(work)
-        result = CliRunner().invoke(cli, [*args, "run", "--fail-on", "critical"])
+        summary = notes / f"{quarter.version}.md"
+        command = [*args, "run", "--fail-on", "critical", "--summary", str(summary)]
+        result = CliRunner().invoke(cli, command)
         after = tree(work)
         assert result.exit_code in (0, 1), result.output + result.stderr
         changed = {p for p in after if before.get(p) != after[p]} | (set(before) - set(after))
         previous = posted[-2] if len(posted) > 1 else None
-        outcomes.append(Outcome(quarter, previous, result.exit_code, result.output, changed))
+        outcomes.append(
+            Outcome(
+                quarter,
+                previous,
+                result.exit_code,
+                result.output,
+                summary.read_text(encoding="utf-8"),
+                changed,
+            )
+        )
     return outcomes
 
 
@@ -205,18 +220,24 @@ def test_replay_writes_only_the_new_cycle_and_what_it_touches(replay: list[Outco
         assert not others, (run.quarter.version, sorted(others)[:10])
 
 
-@pytest.mark.xfail(
-    reason="the job summary of the run's own cycles (issue 11, point 4): `codeset run` "
-    "still prints a line for every stored cycle",
-    strict=False,
-)
 def test_replay_summary_names_only_the_new_cycle(replay: list[Outcome]) -> None:
-    for run in replay[1:]:
-        named = [line for line in run.output.splitlines() if " -> " in line]
-        assert named and all(
-            line.startswith(f"hcpcs {run.previous.version} -> {run.quarter.version}")  # type: ignore[union-attr]
-            for line in named
-        ), (run.quarter.version, named)
+    """The job summary / pull-request text: this run's edition (with the URL the feed found
+    it at) and this run's cycle, none of the cycles stored before."""
+    for run in replay:
+        url = f"/files/zip/{run.quarter.zip_name}"
+        assert f"- new: hcpcs {run.quarter.version} (effective {run.quarter.effective})" in (
+            run.summary
+        ), run.summary
+        assert url in run.summary
+        headings = [line for line in run.summary.splitlines() if line.startswith("## ")]
+        if run.previous is None:
+            assert headings == [], run.summary
+            continue
+        assert headings == [f"## HCPCS Level II: {run.previous.version} → {run.quarter.version}"], (
+            run.summary
+        )
+        stems = set(re.findall(r"([0-9Q]+)_to_([0-9Q]+)\.md", run.summary))
+        assert stems == {(run.previous.version, run.quarter.version)}, run.summary
 
 
 def changed_codes(run: Outcome) -> set[str]:

@@ -399,8 +399,14 @@ def run(
             for cid, spec in project.config.codesets.items()
         ]
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        found = result.discovery.news if result.discovery is not None else []
+        origins = {f"{f.codeset} {f.label}": f.release.url for f in found if f.label}
         text = render_summary(
-            result.new_analyses, [r.snapshot.manifest for r in result.stored], checked, now
+            result.new_analyses,
+            [r.snapshot.manifest for r in result.stored],
+            checked,
+            now,
+            origins=origins,
         )
         with summary_path.open("a", encoding="utf-8") as out:
             out.write(text)
