@@ -110,13 +110,18 @@ def test_a_quarter_appearing_between_two_runs_is_found_stored_and_locked(
     # A fresh clone in CI has no download cache: the lock's validators make it a 304.
     shutil.rmtree(tmp_path / "snapshots" / ".downloads")
     hits = publisher.hits[(f"/files/zip/{N2018}", 304)]
-    quiet = invoke(tmp_path, "run")
+    summary = tmp_path.parent / f"{tmp_path.name}-summary.md"
+    quiet = invoke(tmp_path, "run", "--summary", str(summary))
     assert quiet.exit_code == 0, quiet.output + quiet.stderr
     assert "new:" not in quiet.output
     assert f"hcpcs: no new edition on {publisher.base}{HCPCS_PAGE_PATH} (newest listed: 2018)" in (
         quiet.output
     )
     assert tree(tmp_path) == before, "a quiet run changed a committed file"
+    text = summary.read_text()
+    assert text.startswith("# Code-set update: no new edition"), text
+    assert "Checked 1 code set (hcpcs (release feed: http" in text
+    assert f"{HCPCS_PAGE_PATH})) on " in text
     assert publisher.hits[(f"/files/zip/{N2018}", 304)] == hits + 1
     assert publisher.hits[(f"/files/zip/{N2018}", 200)] == 1  # by discover; runs revalidate
 

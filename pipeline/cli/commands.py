@@ -394,8 +394,11 @@ def run(
 
         from pipeline.report.render import render_summary
 
+        feeds = {c.codeset: c for c in result.discovery.checks} if result.discovery else {}
         checked = [
             f"{cid} ({len(spec.editions)} editions)"
+            if cid not in feeds
+            else f"{cid} (release feed: {', '.join(feeds[cid].pages)})"
             for cid, spec in project.config.codesets.items()
         ]
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
