@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from bench import icd_data, ncci_data
+from bench import claims, icd_data, ncci_data
 from bench.check import check
 from bench.measure import Measurement, help_time, loadavg, run_rounds, run_step
 from bench.workdir import Workdir
@@ -64,14 +64,17 @@ def main() -> None:
         print("every approach found the same added, deleted and changed pairs", flush=True)
         print(f"measuring ICD-10-CM steps, {ICD_ROUNDS} rounds ...", flush=True)
         found.update(run_rounds(ICD_STEPS, ICD_ROUNDS, work.root))
+        found_claims = claims.measure(work.root, work.ncci_new)  # bench/claims.py
     found["help"] = help_time(5)
     load_after = loadavg()
-    targets = _targets(found)
+    targets = _targets(found) + claims.targets(found_claims)
     print(_table(found, load_before, load_after))
+    print(claims.table(found_claims))
     print("targets:")
     for target in targets:
         print(target.line())
     results = _results(found, targets, load_before, load_after)
+    results["claims"] = claims.results(found_claims)
     results["bench_s"] = round(time.perf_counter() - started, 1)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS} ({results['bench_s']} s)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import settings
 
 from pipeline.config.load import CodeSetSpec, Config, ReaderSpec, load_config
 from pipeline.diff.changeset import EditionInfo
@@ -16,6 +17,11 @@ from pipeline.project.run import RunResult, run
 from pipeline.store.snapshots import Store
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Speed is measured by `make bench`, never by a test: no deadline on a property example,
+# which a loaded machine would otherwise turn into a failure.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 
 def make_spec(**overrides: object) -> CodeSetSpec:

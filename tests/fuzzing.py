@@ -16,10 +16,11 @@ The pipeline's promise is checked on every outcome:
 - anything else is a *finding*: another exception type (with its traceback), an error
   that left files behind, or an error message without the file's name or on several lines.
 
-`python -m tests.fuzzing --seconds 300 --start-seed 0` runs a campaign and prints a
-summary (exit code 1 if there are findings); `--replay SEED` shows one seed's mutations
-and outcome, and `--dump DIR` writes its mutated file there. The same seed always gives
-the same mutations and the same bytes.
+`python -m tests.fuzzing --seconds 300 --start-seed 0` runs a campaign (two thirds of the
+time on release files, a third on watchlists, configurations and names: see "the parsers"
+below) and prints a summary (exit code 1 if there are findings); `--replay SEED` shows one
+seed's mutations and outcome, and `--dump DIR` writes its mutated file there. The same seed
+always gives the same mutations and the same bytes.
 """
 
 from __future__ import annotations
@@ -203,6 +204,24 @@ def sources() -> tuple[Source, ...]:
                 SOURCES / "icd10cm" / "icd10cm-order-Jan-2021.zip",
                 "icd10cm-order-Jan-2021.txt",
                 300,
+            ),
+        ),
+        Source(
+            "hcpcs-quarterly",
+            "hcpcs",
+            "hcpcs_2026q3.csv",
+            "2026Q3",
+            date(2026, 7, 1),
+            _member_head(SOURCES / "hcpcs-quarterly" / "hcpcs_2026q3.zip", "hcpcs_2026q3.csv", 300),
+        ),
+        Source(
+            "icd-codes",
+            "icd10cm",
+            "icd10cm_codes_2027.txt",
+            "FY2027",
+            date(2026, 10, 1),
+            _member_head(
+                SOURCES / "icd10cm" / "icd10cm_codes_2027.zip", "icd10cm_codes_2027.txt", 300
             ),
         ),
         Source(
@@ -513,6 +532,278 @@ def run_fuzz(seeds: range | int, time_budget: float) -> FuzzReport:
     return report
 
 
+# --- the parsers of what people write, and names from the data -------------------------------
+#
+# A second campaign over what is not a release file: the clinic's watchlist CSV, the
+# configuration (TOML), and the names the data brings along (zip member names, a payer's
+# column headers, version labels). Hostile values are spliced into the real bundled
+# watchlist and configuration; names are used in a two-edition generic code set whose
+# reports are rendered. The promise: a value or a clean one-line error naming the file,
+# promptly (no hang on `1e9999999`); in every output, no raw HTML, link, formula or
+# control character from a name.
+
+#: Values a person, a spreadsheet or an attacker puts where a number or a name goes.
+HOSTILE = (
+    "NaN",
+    "nan",
+    "-nan",
+    "Infinity",
+    "-inf",
+    "inf",
+    "1e5000",
+    "1e9999999",
+    "9" * 400,
+    "-0",
+    "0x10",
+    "1_000",
+    "١٢٣",
+    "1,2,3",
+    "1.5e3",
+    "+7",
+    " 12 ",
+    "",
+    '"',
+    "'",
+    "\x00",
+    "<img src=x onerror=alert(1)>",
+    "[x](http://evil.example/)",
+    "`code`",
+    "|",
+    "*_~",
+    "\x1b[31mred\x1b]0;title\x07",
+    '=HYPERLINK("http://e.x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1)",
+    "../../etc/passwd",
+    "a/b",
+    "C:\\x",
+    "\u202eevil",
+    "www.evil.example",
+    "bob@evil.example",
+    "0000",
+    "FY0000",
+    "9999Q4",
+    "RVU99D",
+    "2020.1",
+    "x" * 300,
+    "javascript:alert(1)",
+)
+
+
+def _hostile(rng: random.Random) -> str:
+    """One hostile value, sometimes two glued together."""
+    value = rng.choice(HOSTILE)
+    return value + rng.choice(HOSTILE) if rng.random() < 0.3 else value
+
+
+@dataclass
+class ParserCase:
+    seed: int
+    target: str
+    text: str
+
+
+def parser_case(seed: int) -> ParserCase:
+    """A watchlist or configuration with hostile values spliced in, or a set of names."""
+    rng = random.Random(seed)
+    target = rng.choice(("watchlist", "config", "names"))
+    if target == "watchlist":
+        rows = (REPO / "watchlists" / "pt-ot-clinic.csv").read_text(encoding="utf-8").splitlines()
+        rows = rows[: rng.randint(2, len(rows))]
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(1, len(rows))
+            cells = rows[i].split(",")
+            cells[rng.randrange(len(cells))] = _hostile(rng).replace(",", "")
+            rows[i] = ",".join(cells)
+        return ParserCase(seed, target, "\n".join(rows) + "\n")
+    if target == "config":
+        text = (REPO / "codesets.toml").read_text(encoding="utf-8")
+        text += (
+            "\n[severity]\npayment_threshold = "
+            + rng.choice(
+                (
+                    "nan",
+                    "inf",
+                    "-inf",
+                    "1e400",
+                    "-0.0",
+                    "0.02",
+                    '"0.02"',
+                    "1e-400",
+                    "+nan",
+                    "10",
+                    "11",
+                )
+            )
+            + "\n"
+        )
+        for _ in range(rng.randint(0, 2)):
+            quoted = _hostile(rng).replace("\\", "\\\\").replace('"', '\\"')
+            field = rng.choice(("version", "effective", "source", "note"))
+            text = re.sub(rf"(?m)^{field} = .*$", f'{field} = "{quoted}"', text, count=1)
+        return ParserCase(seed, target, text)
+    return ParserCase(seed, target, "\x1f".join(_hostile(rng) for _ in range(4)))
+
+
+def run_parser_one(seed: int, workdir: Path) -> tuple[str, Finding | None]:
+    """One parser case: (`ok` | `error` | `finding`, the finding)."""
+    case = parser_case(seed)
+    folder = Path(tempfile.mkdtemp(prefix=f"parse{seed}-", dir=workdir))
+    started = time.monotonic()
+    try:
+        outcome, problem = _parse(case, folder)
+    except Exception as exc:
+        outcome = "finding"
+        problem = f"{type(exc).__name__}: {str(exc)[:200]}\n{traceback.format_exc()}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    took = time.monotonic() - started
+    if outcome != "finding" and took > 10:
+        outcome, problem = "finding", f"took {took:.1f} s"
+    if outcome == "finding":
+        first = problem.splitlines()[0] if problem else "?"
+        return outcome, Finding(seed, case.target, (repr(case.text[:120]),), first, problem, first)
+    return outcome, None
+
+
+def _clean_error(exc: Exception, name: str) -> str | None:
+    """What is wrong with an error message (None: one line, naming `name`)."""
+    message = str(exc)
+    if name not in message:
+        return f"the error does not name {name!r}: {message[:200]}"
+    if "\n" in message or "\r" in message:
+        return f"the error message spans several lines: {message[:200]!r}"
+    return None
+
+
+def _parse(case: ParserCase, folder: Path) -> tuple[str, str]:
+    from pipeline.config.load import load_config
+    from pipeline.errors import PipelineError
+    from pipeline.impact.watchlist import load_watchlist
+
+    if case.target in ("watchlist", "config"):
+        path = folder / ("watch.csv" if case.target == "watchlist" else "codesets.toml")
+        path.write_text(case.text, encoding="utf-8")
+        try:
+            if case.target == "watchlist":
+                watchlist = load_watchlist(path)
+                for entry in watchlist.entries:  # what the impact computes with
+                    for number in (entry.annual_units, entry.units_per_day):
+                        if number is not None and not 0 <= number <= 10**9:
+                            return "finding", f"accepted {number!r} units"
+            else:
+                config = load_config(path)
+                threshold = config.severity.payment_threshold
+                if not threshold.is_finite() or threshold < 0:
+                    return "finding", f"accepted payment_threshold {threshold!r}"
+        except PipelineError as exc:
+            wrong = _clean_error(exc, path.name)
+            return ("finding", wrong) if wrong else ("error", "")
+        return "ok", ""
+    return _names(case.text.split("\x1f"), folder)
+
+
+_FORMULA_CELL = re.compile(r"^[=+\-@\t\r](?![0-9.]*$)")
+_RAW_LINK = re.compile(r"(?<!\\)\]\((?:https?:|www\.|javascript:)|(?<![\u200b])https?://")
+
+
+def _names(names: list[str], folder: Path) -> tuple[str, str]:
+    """Hostile names as a zip member name, a column name and a version label."""
+    import csv as csvlib
+
+    from pipeline.cli.terminal import change_summary
+    from pipeline.errors import PipelineError
+    from pipeline.project.project import Project
+    from pipeline.report.render import render_cycle
+    from pipeline.report.sections import build_sections, full_lists
+
+    member, column, label, value = names
+    config = folder / "codesets.toml"
+    config.write_text(
+        '[codesets.fees]\ntitle = "Fees"\npublisher = "Payer"\nkey = ["code"]\n'
+        f'descriptors = ["description"]\ndisplay = ["description", {json_string(column)}]\n'
+        'reader = { format = "delimited" }\n',
+        encoding="utf-8",
+    )
+    try:
+        project = Project.open(config, str(folder / "store"), folder / "out")
+    except PipelineError as exc:  # a column name the configuration refuses, said so
+        wrong = _clean_error(exc, config.name)
+        return ("finding", wrong) if wrong else ("error", "")
+    for version, rows in (
+        ("v1", [["97110", "Exercise", "1"], ["97140", "Manual", "2"]]),
+        ("v2", [["97110", value, "1"], ["97530", value, "3"]]),
+    ):
+        text = io.StringIO()
+        csvlib.writer(text).writerows([["code", "description", column], *rows])
+        source = folder / f"fees-{version}.zip"
+        with zipfile.ZipFile(source, "w") as archive:
+            archive.writestr(_info(member or "m"), text.getvalue())
+        try:
+            project.ingest("fees", source, version, date(2024 + int(version[1]), 1, 1))
+        except PipelineError as exc:
+            wrong = _clean_error(exc, source.name)
+            return ("finding", wrong) if wrong else ("error", "")
+    try:
+        project.effective_date("fees", label, "", None)
+    except PipelineError as exc:
+        if "\n" in str(exc):
+            return "finding", f"version label error spans lines: {exc!s:.200}"
+    analysis = project.cycle("fees", "v1", "v2")
+    reports = render_cycle(analysis, markdown_limit=4096)
+    md, html = reports["md"], reports["html"]
+    for text, where in ((md, "Markdown"), (html, "HTML")):
+        if re.search(r"<(?:img|script)", text, re.IGNORECASE) or re.search(
+            r"[\x00-\x08\x0b-\x1f\x7f]", text
+        ):
+            return "finding", f"raw markup or a control character in the {where} report"
+    if _RAW_LINK.search(md.split("## Sources")[0]):
+        return "finding", "a link from the data in the Markdown report"
+    sections = build_sections(analysis.changes, analysis.watched, 1, "c")
+    for name, data in full_lists(analysis.changes, sections).items():
+        if name.endswith(".csv"):
+            for row in csvlib.reader(io.StringIO(data.decode("utf-8"))):
+                if any(_FORMULA_CELL.match(cell) for cell in row):
+                    return "finding", f"a formula cell in {name}: {row}"
+    shown = change_summary(analysis.changes, True)
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown):
+        return "finding", "a control character in the terminal output"
+    return "ok", ""
+
+
+def json_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    import json
+
+    return json.dumps(value)
+
+
+def run_parser_fuzz(seeds: range | int, time_budget: float) -> FuzzReport:
+    """The parser campaign, reported like the readers' one (outcomes ok / error / finding)."""
+    seeds = range(seeds) if isinstance(seeds, int) else seeds
+    report = FuzzReport()
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="codeset-fuzz-parse-") as tmp:
+        for seed in seeds:
+            if time.monotonic() - start >= time_budget:
+                break
+            began = time.monotonic()
+            outcome, found = run_parser_one(seed, Path(tmp))
+            took = time.monotonic() - began
+            report.outcomes["stored" if outcome == "ok" else outcome] += 1
+            report.per_source[parser_case(seed).target] += 1
+            if found is not None:
+                report.findings.append(found)
+            if took > report.slowest[0]:
+                report.slowest = (took, seed)
+            if report.first_seed is None:
+                report.first_seed = seed
+            report.last_seed = seed
+    report.elapsed = time.monotonic() - start
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.fuzzing", description=__doc__.split("\n")[0]
@@ -526,9 +817,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay is not None:
         return _replay(args.replay, args.dump)
     count = args.seeds if args.seeds is not None else 1 << 62
-    report = run_fuzz(range(args.start_seed, args.start_seed + count), args.seconds)
-    print(report.summary())
-    return 1 if report.findings else 0
+    seeds = range(args.start_seed, args.start_seed + count)
+    # Two thirds of the time for the release files, a third for the parsers and names.
+    report = run_fuzz(seeds, args.seconds * 2 / 3)
+    print("release files:\n" + report.summary())
+    parsers = run_parser_fuzz(seeds, args.seconds / 3)
+    print("\nwatchlists, configurations and names:\n" + parsers.summary())
+    return 1 if report.findings or parsers.findings else 0
 
 
 def _replay(seed: int, dump: Path | None) -> int:

@@ -24,7 +24,8 @@ FUNCTIONAL_LIMITATION = [f"G{n}" for n in range(8978, 8996)]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """A copy of the committed store (hcpcs 2020, pfs-rvu RVU25D, icd10cm FY2025 newest)."""
+    """A copy of the committed store (hcpcs-quarterly 2026Q3, pfs-rvu RVU25D, icd10cm FY2027
+    newest; the annual hcpcs series ends in 2020 and gives way to the quarterly one)."""
     root = tmp_path_factory.mktemp("audit") / "snapshots"
     shutil.copytree(REPO / "snapshots", root)
     return Store(root)
@@ -53,7 +54,11 @@ def only(result: Audit, kind: str, code: str) -> Finding:
 
 
 def test_checks_against_the_newest_editions(shipped: Audit) -> None:
-    assert shipped.editions == {"hcpcs": "2020", "icd10cm": "FY2025", "pfs-rvu": "RVU25D"}
+    assert shipped.editions == {
+        "hcpcs-quarterly": "2026Q3",
+        "icd10cm": "FY2027",
+        "pfs-rvu": "RVU25D",
+    }
     assert shipped.watchlist == "pt-ot-clinic.csv"
 
 
@@ -93,7 +98,7 @@ def test_functional_limitation_g_codes_are_discontinued_without_successor(shippe
     assert [f.code for f in found] == FUNCTIONAL_LIMITATION
     for finding in found:
         assert finding.termination_date == date(2019, 12, 31)
-        assert "2019-12-31 (HCPCS 2020)" in finding.message
+        assert "2019-12-31 (HCPCS 2026Q3)" in finding.message
         assert "no replacement: functional limitation reporting ended (no longer" in finding.message
         assert finding.suggestions == ()
         assert finding.citation is not None and "CMS-1693-F" in finding.citation
@@ -129,6 +134,7 @@ def test_real_modifiers_and_codes_raise_nothing(shipped: Audit, code: str) -> No
 def test_shipped_watchlist_summary(shipped: Audit) -> None:
     assert shipped.counts == {
         "not-a-code": 1,
+        "not-found": 0,
         "not-payable": 2,
         "discontinued": 18,
         "duplicate": 6,
@@ -175,8 +181,14 @@ def test_label_mismatch(store: Store, config: Config) -> None:
     )
 
 
-def test_publisher_cross_reference_comes_before_the_crosswalk(store: Store, config: Config) -> None:
-    # C8904 ended 2018-12-31; CMS's own file cross-references it to 77046.
+def test_publisher_cross_reference_comes_before_the_crosswalk(
+    tmp_path: Path, config: Config
+) -> None:
+    # C8904 ended 2018-12-31; CMS's own annual file cross-references it to 77046 (the
+    # quarterly files do not carry cross-references: audit against the annual series).
+    root = tmp_path / "snapshots"
+    shutil.copytree(REPO / "snapshots", root, ignore=shutil.ignore_patterns("hcpcs-quarterly"))
+    store = Store(root)
     rows = (
         CrosswalkRow("C8904", "77047", "successor", "test row", "test"),
         CrosswalkRow("C8904", "77046", "successor", "repeats the publisher", "test"),
@@ -278,6 +290,47 @@ def test_an_empty_store_says_so(tmp_path: Path, config: Config) -> None:
         "97110,,Therapeutic exercise\n59,,Distinct service\n", Store(tmp_path), config
     )
     assert result.editions == {}
-    finding = only(result, "not-a-code", "97110")
-    assert "it holds no edition" in finding.message
+    finding = only(result, "not-found", "97110")
+    assert "the store holds no edition" in finding.message
     assert [f.kind for f in result.findings if f.code == "59"] == ["note"]
+
+
+def test_answers_for_real_codes_a_dotted_diagnosis_and_a_label_in_other_words(
+    store: Store, config: Config
+) -> None:
+    """20560 and 99213 are real CPT codes the bundled code sets do not carry (the fee
+    schedule holds PT/OT rows only): "not in the code sets checked", naming them, never
+    "mistyped". M54.50 is written as billing staff write it: found in ICD-10-CM, shown with
+    its dot. "Orthotic management" is 97760 in other words: no finding, and never the
+    guess "97542 Wheelchair management", which shares only "management"."""
+    text = (
+        "code,label\n20560,Dry needling 1-2 muscles\n99213,Office visit established\n"
+        "M54.50,Low back pain unspecified\n97760,Orthotic management\n"
+    )
+    result = audit(parse_watchlist(text, "four.csv"), store, config)
+    by_code = {f.code: f for f in result.findings}
+    assert sorted(by_code) == ["20560", "99213"]
+    for code in ("20560", "99213"):
+        finding = by_code[code]
+        assert finding.kind == "not-found"
+        assert finding.message.startswith(f"{code} is not in the code sets checked: ")
+        assert "Medicare fee schedule" in finding.message and "PT/OT" in finding.message
+        assert "HCPCS Level II" in finding.message and "ICD-10-CM" in finding.message
+        assert "mistyped" not in finding.message and finding.suggestions == ()
+    assert result.to_correct == 2 and result.counts["not-a-code"] == 0
+    # M54.50 is found without its dot, and each finding's code reads as written.
+    assert [f.display for f in result.findings] == ["20560", "99213"]
+    dotted = audit(parse_watchlist("code,label\nM54.50,Low back pain\n", "d.csv"), store, config)
+    plain = audit(parse_watchlist("code,label\nM5450,Low back pain\n", "p.csv"), store, config)
+    assert dotted.findings == plain.findings == ()
+    wrong = audit(parse_watchlist("code,label\nM54.50,Wheelchair\n", "w.csv"), store, config)
+    (mismatch,) = wrong.findings
+    assert (mismatch.kind, mismatch.code, mismatch.display) == ("label-mismatch", "M5450", "M54.50")
+    # The label on the wrong code: only codes sharing its meaning are suggested.
+    moved = audit(
+        parse_watchlist("code,label\n97542,Orthotic management\n", "m.csv"), store, config
+    )
+    (finding,) = moved.findings
+    assert finding.kind == "label-mismatch"
+    assert {s.code for s in finding.suggestions} <= {"97760", "97763"}
+    assert finding.suggestions and "97535" not in finding.message

@@ -71,7 +71,12 @@ class Site:
 
     @property
     def pages(self) -> list[Path]:
-        return [self.index, *self.reports, *self.histories[:3]]
+        extra = [
+            self.out / "audit.html",
+            self.out / "glossary.html",
+            self.out / "history/97140.html",
+        ]
+        return [self.index, *self.reports, *self.histories[:3], *extra]
 
     def report(self, codeset: str, stem: str) -> Path:
         return self.out / codeset / f"{stem}.html"
@@ -304,6 +309,54 @@ def test_phone_width_does_not_scroll_the_page_sideways(chromium: Browser, site: 
     assert too_wide == {}, f"wider than a {width}px phone"
 
 
+#: The cells of the payment table that carry dollars, by their card labels.
+DOLLARS = ("Non-facility before", "Non-facility after", "Facility", "Average a unit")
+
+#: Every element whose box sticks out of the viewport sideways, as [tag, class, right edge].
+OVERFLOW = """w => [...document.querySelectorAll("main *")]
+    .filter(e => e.getClientRects().length && !e.closest(".scroll"))
+    .map(e => [e, e.getBoundingClientRect()])
+    .filter(([e, r]) => r.right > w + 1 || r.left < -1)
+    .map(([e, r]) => [e.tagName, e.className, Math.round(r.right)]).slice(0, 5)"""
+
+
+def test_a_billing_lead_reads_the_key_pages_on_a_390px_phone(chromium: Browser, site: Site) -> None:
+    """At 390 px: the index, the newest cycle report of each code set, the audit and a
+    history page never scroll sideways, and nothing in them sticks out; the payment
+    table's dollar columns are on screen (cards, not a table to scroll); and the first
+    screen of the index shows the newest critical item."""
+    width, height = PHONE["viewport"]["width"], PHONE["viewport"]["height"]
+    newest = [site.newest(codeset) for codeset in dict.fromkeys(e.codeset for e in site.entries)]
+    pages = [site.index, *newest, site.out / "audit.html", site.out / "history" / "97140.html"]
+    payment_checked = 0
+    with visit(chromium, **PHONE) as v:
+        for path in pages:
+            v.open(path)
+            page = v.page
+            scroll, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+            assert (scroll, inner) == (width, width), f"{site.name(path)} scrolls sideways"
+            assert page.evaluate(OVERFLOW, width) == [], f"{site.name(path)}: cut at the edge"
+            rows = page.locator("#payment-table tbody tr")
+            for i in range(rows.count()):
+                for name in DOLLARS:
+                    cell = rows.nth(i).locator(f'td[data-label="{name}"]')
+                    box = cell.bounding_box()
+                    assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, name
+                    assert "$" in cell.inner_text() or "—" in cell.inner_text(), name
+                payment_checked += 1
+        assert payment_checked >= 10, "the fee schedule's newest cycle has a payment table"
+
+        v.open(site.index)
+        critical = v.page.locator("section[aria-labelledby=now] li.sev-critical").first
+        box = critical.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        assert "‼ Critical" in critical.inner_text() and "G8978" in critical.inner_text()
+        # Grouped: one card for the 18 functional-limitation codes, unfolding to each code.
+        assert "18 codes, G8978–G8995" in critical.inner_text()
+        critical.locator("summary").click()
+        assert critical.locator(".codes-list li").count() == 18
+
+
 # --- print -------------------------------------------------------------------------------
 
 
@@ -375,7 +428,8 @@ def test_index_has_a_labelled_chart_per_code_set(chromium: Browser, site: Site) 
         v.open(site.index)
         page = v.page
         for codeset, title in titles.items():
-            section = page.locator("section").filter(has=page.get_by_role("heading", name=title))
+            heading = page.get_by_role("heading", name=title, exact=True)
+            section = page.locator("section").filter(has=heading)
             assert section.count() == 1, codeset
             svg = section.locator("svg")
             assert svg.count() == 1, f"{codeset}: one chart"
@@ -394,7 +448,11 @@ def test_index_has_a_labelled_chart_per_code_set(chromium: Browser, site: Site) 
 def test_index_links_every_report_on_disk(chromium: Browser, site: Site) -> None:
     with visit(chromium, viewport=DESKTOP) as v:
         v.open(site.index)
-        hrefs = v.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        # An <a> inside the chart's SVG has an SVGAnimatedString for `href`: resolve it.
+        hrefs = v.page.eval_on_selector_all(
+            "a[href]",
+            "links => links.map(a => new URL(a.getAttribute('href'), document.baseURI).href)",
+        )
     local = {Path(unquote(urlsplit(h).path)) for h in hrefs if urlsplit(h).scheme == "file"}
     linked_html = {p for p in local if p.suffix == ".html"}
     assert set(site.reports) <= linked_html, "every cycle's HTML report is linked"
@@ -430,7 +488,7 @@ def test_screenshots(chromium: Browser, site: Site) -> None:
     with visit(chromium, viewport=DESKTOP) as v:
         for name, (path, full) in desktop.items():
             v.open(path)
-            v.page.screenshot(path=ARTIFACTS / name, full_page=full)
+            v.page.screenshot(path=ARTIFACTS / name, full_page=full, timeout=120_000)
     with visit(chromium, **PHONE) as v:
         for name, path in phone.items():
             v.open(path)

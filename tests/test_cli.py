@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from pipeline import __version__
 from pipeline.cli import cli
+from tests.conftest import REPO, Bundled
 from tests.helpers import G0283_2019, G0283_2020, hcpcs_2019, hcpcs_2020, hcpcs_config, write_anweb
 
 COUNTS_LINE = "hcpcs 2019 -> 2020: 1 added, 1 deleted, 1 changed, 0 reactivated, 3 unchanged"
@@ -222,7 +223,8 @@ def test_diff_md(project: Project) -> None:
     ingest_both(project)
     md = ok([*project.options, "diff", "hcpcs", "--from", "2019", "--to", "2020", "--format", "md"])
     text = md.stdout
-    assert text.startswith("# HCPCS Level II: 2019 → 2020")
+    title = "# HCPCS Level II: January 2019 release (2019) → January 2020 release (2020)"
+    assert text.startswith(title)
     assert "| CO |" in text
     assert "| G8978 |" in text
     assert "~~indications~~ **indication(s)**" in text
@@ -253,6 +255,8 @@ def test_report_writes_cycle_files_and_index(project: Project) -> None:
     ]
     assert sorted(f.name for f in p.out.iterdir() if f.is_file()) == [
         "feed.xml",
+        "glossary.html",
+        "glossary.md",
         "index.html",
         "index.json",
         "index.md",
@@ -275,7 +279,7 @@ def test_run_end_to_end(project: Project) -> None:
     assert first[0].startswith("hcpcs 2019: stored 5 rows")
     assert first[1].startswith("hcpcs 2020: stored 6 rows")
     assert first[2] == COUNTS_LINE
-    assert first[3] == f"2 new edition(s), 1 cycle(s), 7 file(s) written under {p.out}"
+    assert first[3] == f"2 new edition(s), 1 cycle(s), 9 file(s) written under {p.out}"
     assert sorted(d.name for d in (p.store / "hcpcs").iterdir()) == ["2019", "2020"]
     report = json.loads((p.out / "hcpcs" / "2019_to_2020.json").read_text(encoding="utf-8"))
     assert [r["code"] for r in report["changed"]] == ["G0283"]
@@ -387,7 +391,7 @@ def test_ingest_other_content_under_stored_label(project: Project) -> None:
     p = project
     ok([*p.options, "ingest", "hcpcs", str(p.src_2019), "--version", "2019"])
     result = invoke([*p.options, "ingest", "hcpcs", str(p.src_2020), "--version", "2019"])
-    assert_one_line_error(result, "hcpcs/2019 already exists with different content")
+    assert_one_line_error(result, "hcpcs 2019 is stored", "source HCPC2019_ANWEB.txt -> HCPC2020")
 
 
 def test_diff_unknown_from_version(project: Project) -> None:
@@ -473,3 +477,30 @@ def test_ingest_infers_the_effective_date_from_the_label(project: Project) -> No
     ok([*p.options, "ingest", "hcpcs", str(p.src_2020), "--version", "2021"])
     listing = json.loads(ok([*p.options, "list", "--format", "json"]).stdout)
     assert [(m["version"], m["effective_date"]) for m in listing] == [("2021", "2021-01-01")]
+
+
+def test_diff_from_newer_than_to_is_refused(project: Project) -> None:
+    p = project
+    ingest_both(p)
+    result = invoke([*p.options, "diff", "hcpcs", "--from", "2020", "--to", "2019"])
+    assert_one_line_error(result, "--from 2020", "is newer than --to 2019", "swap them")
+
+
+def test_list_unknown_codeset_errors_like_diff(project: Project) -> None:
+    result = invoke([*project.options, "list", "hcpc"])
+    assert_one_line_error(result, "unknown code set 'hcpc'", "known: hcpcs")
+
+
+def test_report_of_editions_that_are_not_consecutive_needs_publish(
+    bundled: Bundled, tmp_path: Path
+) -> None:
+    """hcpcs 2018 -> 2020 skips 2019: refused (nothing written), unless --publish."""
+    out = tmp_path / "reports"
+    base = ["--config", str(REPO / "codesets.toml"), "--store", str(bundled.store.root)]
+    result = invoke([*base, "--out", str(out), "report", "hcpcs", "--from", "2018"])
+    assert_one_line_error(result, "hcpcs 2018 -> 2020 skips stored editions", "--publish")
+    assert not out.exists()
+    ok([*base, "--out", str(out), "report", "hcpcs", "--from", "2018", "--publish"])
+    assert (out / "hcpcs" / "2018_to_2020.json").is_file()
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert [c["from"]["version"] for c in index["cycles"]] == ["2018"]

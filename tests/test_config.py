@@ -284,6 +284,27 @@ def test_builtin_code_set_needs_only_its_editions(tmp_path: Path) -> None:
     assert [e.version for e in spec.editions] == ["2020"]
 
 
+def test_a_code_set_of_a_built_in_kind_takes_its_rules(tmp_path: Path) -> None:
+    """`hcpcs-quarterly` is HCPCS (key, descriptors, termination date) with its own id,
+    title, reader and editions; `hcpcs` itself keeps its own."""
+    text = (
+        '[codesets.hcpcs-quarterly]\nkind = "hcpcs"\ntitle = "HCPCS (quarterly)"\n'
+        'reader = { format = "hcpcs-anweb-csv" }\n'
+        + EDITION.replace("codesets.hcpcs.", "codesets.hcpcs-quarterly.")
+    )
+    config = load_config(write(tmp_path, text))
+    spec = config.codeset("hcpcs-quarterly")
+    assert (spec.id, spec.kind, spec.title) == ("hcpcs-quarterly", "hcpcs", "HCPCS (quarterly)")
+    assert (spec.key, spec.termination) == (("code",), "termination_date")
+    assert spec.reader.format == "hcpcs-anweb-csv"
+    assert config.codeset("hcpcs").kind == "hcpcs" and config.codeset("hcpcs").editions == ()
+
+
+def test_unknown_kind_names_the_known_ones(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[codesets.x]\nkind = "cpt"\n')
+    assert "[codesets.x].kind: unknown kind 'cpt' (known: generic, hcpcs, icd10cm" in message
+
+
 def test_reader_without_format_detects_it(tmp_path: Path) -> None:
     config = load_config(
         write(tmp_path, MINIMAL.replace('format = "hcpcs-anweb"', 'member = "*.txt"'))

@@ -1,5 +1,6 @@
-"""The bundled default, end to end: real CMS HCPCS annual files (2017-2020), the PT/OT rows
-of six fee-schedule releases, and ICD-10-CM FY2021 -> FY2025.
+"""The bundled default, end to end: real CMS HCPCS annual files (2017-2020) and quarterly
+files (2023Q1-2026Q3), the PT/OT rows of six fee-schedule releases, and ICD-10-CM FY2024 ->
+FY2027.
 
 Expectations were checked by hand against the release files:
 - 2019 adds modifiers CO and CQ (add date 2019-01-01, action A);
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -43,7 +45,19 @@ def cycle(bundled: Bundled, old: str, new: str, codeset: str = "hcpcs") -> dict:
 def test_run_stores_every_edition_and_reports_every_cycle(bundled: Bundled) -> None:
     versions = [m.version for m in bundled.store.manifests("hcpcs")]
     assert versions == ["2017", "2018", "2019", "2020"]
-    assert [r.status for r in bundled.result.ingested] == ["stored"] * 12
+    assert [r.status for r in bundled.result.ingested] == ["stored"] * 29
+    quarters = [m.version for m in bundled.store.manifests("hcpcs-quarterly")]
+    assert quarters == [f"{y}Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)] + [
+        "2026Q1",
+        "2026Q2",
+        "2026Q3",
+    ]
+    assert [m.version for m in bundled.store.manifests("icd10cm")] == [
+        "FY2024",
+        "FY2025",
+        "FY2026",
+        "FY2027",
+    ]
     stems = sorted(p.name for p in (bundled.out / "hcpcs").iterdir())
     assert stems == [
         f"{a}_to_{b}.{ext}"
@@ -71,7 +85,24 @@ def test_cycle_counts(bundled: Bundled) -> None:
         ("RVU24B", "RVU24C"): (0, 0, 0),
         ("RVU24C", "RVU25A"): (0, 0, 98),
         ("RVU25A", "RVU25D"): (0, 0, 0),
-        ("FY2021", "FY2025"): (2024, 385, 78),
+        ("2023Q1", "2023Q2"): (46, 3, 15),
+        ("2023Q2", "2023Q3"): (63, 14, 3),
+        ("2023Q3", "2023Q4"): (47, 2, 4),
+        ("2023Q4", "2024Q1"): (344, 74, 64),
+        ("2024Q1", "2024Q2"): (64, 19, 14),
+        ("2024Q2", "2024Q3"): (67, 11, 32),
+        ("2024Q3", "2024Q4"): (58, 6, 10),
+        ("2024Q4", "2025Q1"): (168, 91, 85),
+        ("2025Q1", "2025Q2"): (83, 37, 24),
+        ("2025Q2", "2025Q3"): (45, 17, 4),
+        ("2025Q3", "2025Q4"): (76, 7, 14),
+        ("2025Q4", "2026Q1"): (160, 95, 295),
+        ("2026Q1", "2026Q2"): (62, 6, 7),
+        ("2026Q2", "2026Q3"): (41, 1, 11),
+        # CDC's addenda: FY2025 252 new, 36 deleted, 13 revised; FY2026 487, 28, 38.
+        ("FY2024", "FY2025"): (252, 36, 13),
+        ("FY2025", "FY2026"): (487, 28, 38),
+        ("FY2026", "FY2027"): (190, 30, 4),
     }
 
 
@@ -137,7 +168,7 @@ def test_second_run_changes_nothing(bundled: Bundled) -> None:
     root = bundled.out.parent
     before = tree_digest(root)
     again = run(Project.of(bundled.config, bundled.store, bundled.out))
-    assert [r.status for r in again.ingested] == ["unchanged"] * 12
+    assert [r.status for r in again.ingested] == ["unchanged"] * 29
     assert again.written == [] and again.new_cycles == []
     assert tree_digest(root) == before
 
@@ -177,7 +208,7 @@ def test_fee_schedule_conversion_factor_and_97140(bundled: Bundled) -> None:
     assert m97140["fields"]["non_facility_total"] == {"old": "0.81", "new": "0.84"}
     assert m97140["fields"]["facility_total"] == {"old": "0.81", "new": "0.84"}
     md = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.md").read_text()
-    assert "| Conversion factor | 33.2875 | 32.3465 | 98 of 98 |" in md
+    assert "| Conversion factor (dollars per RVU) | 33.2875 | 32.3465 | 98 of 98 |" in md
 
 
 def test_fee_schedule_2024_adds_caregiver_training_codes(bundled: Bundled) -> None:
@@ -190,15 +221,37 @@ def test_no_cpt_descriptor_reaches_a_snapshot(bundled: Bundled) -> None:
         assert "description" not in {c.lower() for c in snapshot.frame().columns}
 
 
-def test_icd10cm_cycle_says_the_fy2025_file_is_a_reconstruction(bundled: Bundled) -> None:
-    data = cycle(bundled, "FY2021", "FY2025", "icd10cm")
-    assert "NOT an official" in data["to"]["source"]["note"]
-    html = (bundled.out / "icd10cm" / "FY2021_to_FY2025.html").read_text()
-    assert "NOT an official CDC/CMS file" in html
+def test_icd10cm_cycles_are_one_fiscal_year_each(bundled: Bundled) -> None:
+    """The official code-descriptions files: no reconstruction, and no cycle across years."""
+    cycles = [
+        (cs.old.version, cs.new.version) for cs in bundled.result.cycles if cs.codeset == "icd10cm"
+    ]
+    assert cycles == [("FY2024", "FY2025"), ("FY2025", "FY2026"), ("FY2026", "FY2027")]
+    data = cycle(bundled, "FY2025", "FY2026", "icd10cm")
+    assert data["to"]["source"]["name"] == "icd10cm_codes_2026.zip"
+    # G35 (multiple sclerosis) is subdivided for FY2026: no longer billable, children added.
     deleted = {r["code"] for r in data["deleted"]}
     added = {r["code"] for r in data["added"]}
-    # M54.5 (low back pain) was subdivided for FY2022: no longer billable, children added.
-    assert "M545" in deleted and {"M5450", "M5451", "M5459"} <= added
+    assert "G35" in deleted and {"G35A", "G35B0"} <= added
+
+
+def test_2026_quarters_open_with_action_required(bundled: Bundled) -> None:
+    """Each 2026 quarter's report starts with what the clinic must do (nothing, this year),
+    then what changed; 2026Q3 adds the modifier AC."""
+    for old, new in (("2025Q4", "2026Q1"), ("2026Q1", "2026Q2"), ("2026Q2", "2026Q3")):
+        md = (bundled.out / "hcpcs-quarterly" / f"{old}_to_{new}.md").read_text()
+        assert md.index("## Action required") < md.index("| Change | Records |")
+        assert md.index("## Action required") == md.index("## ")
+    added = {r["code"] for r in cycle(bundled, "2026Q2", "2026Q3", "hcpcs-quarterly")["added"]}
+    assert "AC" in added
+
+
+def test_every_quarterly_cycle_is_verified_against_cms_actions(bundled: Bundled) -> None:
+    quarters = [m.version for m in bundled.store.manifests("hcpcs-quarterly")]
+    for old, new in pairwise(quarters):
+        verification = cycle(bundled, old, new, "hcpcs-quarterly")["verification"]
+        assert verification["agreements"] > 7000, (old, new)
+        assert verification["unexplained"] <= 5, (old, new)
 
 
 def test_every_hcpcs_cycle_is_verified_with_no_unexplained_disagreement(bundled: Bundled) -> None:
@@ -220,7 +273,8 @@ def test_2020_raises_critical_items_for_the_discontinued_functional_limitation_c
     assert critical == {f"G{n}" for n in range(8978, 8996)}  # the 18 the clinic billed
     md = (bundled.out / "hcpcs" / "2019_to_2020.md").read_text()
     assert md.index("## Action required") < md.index("| Change | Records |")
-    assert "| **‼ critical** | hcpcs | G8978 | Mobility current status |" in md
+    codes = ", ".join(f"G{n}" for n in range(8978, 8996))
+    assert f"| **‼ critical** | 18 codes: {codes} | Each code is discontinued" in md
 
 
 def test_2019_notes_the_new_assistant_modifiers_for_the_clinic(bundled: Bundled) -> None:
@@ -233,7 +287,9 @@ def test_fee_schedule_payment_table_for_97140(bundled: Bundled) -> None:
     (row,) = [r for r in payment["rows"] if r["code"] == "97140"]
     assert row["non_facility_total_rvu"] == {"old": "0.81", "new": "0.84"}
     assert row["non_facility_payment"] == {"old": "26.96", "new": "27.17"}
-    assert (row["annual_units"], row["annual_impact"]) == ("3100", "651.00")
+    # 3,100 units, 75% of them second or later units (MPPR): $22.34 -> $22.32 a unit.
+    assert (row["annual_units"], row["annual_impact"]) == ("3100", "-62.00")
+    assert row["average_per_unit"] == {"old": "22.34", "new": "22.32"}
     html = (bundled.out / "pfs-rvu" / "RVU24C_to_RVU25A.html").read_text()
     assert "0.81 → 0.84" in html and "$26.96" in html and "$27.17" in html
 
@@ -276,7 +332,7 @@ def test_audit_of_the_shipped_watchlist(bundled: Bundled) -> None:
     assert (bundled.out / "audit.html").is_file()
     index = (bundled.out / "index.html").read_text()
     assert '<a href="audit.html">Read the audit</a>' in index
-    assert "1 not a code" in index
+    assert "1 probably mistyped" in index
 
 
 def test_cycle_reports_link_the_audit_page_and_never_copy_it(bundled: Bundled) -> None:

@@ -72,3 +72,17 @@ def test_same_seeds_same_bytes_in_another_process() -> None:
     ).stdout
     here = [[m.steps, hashlib.sha256(m.data).hexdigest()] for m in map(fuzzing.mutant, seeds)]
     assert json.loads(out) == here
+
+
+def test_bounded_parser_fuzz_finds_nothing() -> None:
+    """Watchlists, configurations and names from the data (member names, column names,
+    version labels) with hostile values: a value or a clean error, never markup, a link,
+    a formula or a control character in an output."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        report = fuzzing.run_parser_fuzz(range(0, 5_000), 15.0)
+    assert printed.getvalue() == ""
+    assert report.cases >= 100, report.summary()
+    assert set(report.per_source) == {"watchlist", "config", "names"}, report.summary()
+    assert report.outcomes["stored"] and report.outcomes["error"], report.summary()
+    assert not report.findings, report.summary()

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "codesets": 4,
     "config": 5,
     "analysis": 6,
+    "claims": 6,
     "report": 7,
     "project": 8,
     "cli": 9,

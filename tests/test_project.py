@@ -54,7 +54,7 @@ def test_diff_counts_what_the_report_counts(bundled: Bundled) -> None:
 
 def test_the_icd_cycle_carries_the_fee_schedule_items_of_its_period(bundled: Bundled) -> None:
     project = Project.of(bundled.config, bundled.store)
-    cycle = project.cycle("icd10cm", "FY2021", "FY2025")
+    cycle = project.cycle("icd10cm", "FY2025", "FY2026")
     assert {i.codeset for i in cycle.companions} == {"pfs-rvu"}
     assert cycle.action_counts["warning"] == len(
         [i for i in cycle.companions if i.severity == "warning"]

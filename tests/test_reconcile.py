@@ -215,3 +215,61 @@ def test_actions_of_another_edition_are_refused(editions: dict) -> None:
     cs = editions["2020"][1]
     with pytest.raises(PipelineError, match="not those of edition 2020"):
         reconcile(cs, editions["2019"][0].select(ACTIONS))
+
+
+QUARTERS = ("2023q1", "2023q2", "2025q4", "2026q1")
+
+
+@pytest.fixture(scope="module")
+def quarterly() -> dict[str, Reconciliation]:
+    """Two real quarterly cycles, read from the column subsets (`sources/hcpcs-quarterly/`)."""
+    from datetime import date
+
+    from pipeline.codesets import builtin
+
+    spec = builtin()["hcpcs"]
+    frames = {
+        q: read_source(
+            REPO / "sources" / "hcpcs-quarterly" / f"hcpcs_{q}.zip", spec.reader, ["code"]
+        )
+        for q in QUARTERS
+    }
+    out = {}
+    for old, new in (("2023q1", "2023q2"), ("2025q4", "2026q1")):
+        old_frame, new_frame = frames[old].frame, frames[new].frame
+        start = {q: date(int(q[:4]), 3 * int(q[-1]) - 2, 1) for q in (old, new)}
+        cs = diff(
+            old_frame,
+            new_frame,
+            spec,
+            old_info=edition(old.upper(), start[old], old_frame.height),
+            new_info=edition(new.upper(), start[new], new_frame.height),
+        )
+        out[new] = reconcile(
+            cs, new_frame.select(ACTIONS), old_frame.select(ACTIONS), columns=new_frame.columns
+        )
+    return out
+
+
+def test_quarterly_cycles_are_verified_against_cms_actions(
+    quarterly: dict[str, Reconciliation],
+) -> None:
+    """The quarterly tables leave out the payment, coverage and service fields: a change CMS
+    codes there (P, F, T) is explained as not in the file, never left unexplained; the end
+    of the public health emergency (G2023, G2024 terminated 2023-05-11) was coded D in
+    April 2023, with the codes still active on April 1."""
+    april = quarterly["2023q2"]
+    assert april.by_reason["discontinuation-scheduled"] == 5
+    assert april.by_kind_action[("changed", "D")] == 5
+    assert april.unexplained == ()
+    assert {f.rule for f in april.disagreements} == {"not-in-file", "typo-fix"}
+    january = quarterly["2026q1"]
+    assert january.unexplained == ()
+    assert january.by_reason["not-in-file"] == 65
+    assert {f.action for f in january.disagreements} <= {"F", "P", "T"}
+
+
+def test_annual_files_carry_every_field_so_not_in_file_never_applies(editions: dict) -> None:
+    frame, _ = editions["2020"]
+    assert "not-in-file" not in run(editions, "2020").by_reason
+    assert {"pricing_indicator", "coverage_code", "betos"} <= set(frame.columns)

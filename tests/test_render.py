@@ -183,7 +183,9 @@ def test_write_cycle_and_index(tmp_path: Path) -> None:
     assert write_cycle(Analysis(cs), tmp_path) == []  # unchanged content is not rewritten
     write_index(tmp_path)
     index = (tmp_path / "index.md").read_text()
-    assert "[2024 → 2025](demo/2024_to_2025.md)" in index
+    assert (
+        "[January 2024 release (2024) → January 2025 release (2025)](demo/2024_to_2025.md)" in index
+    )
 
 
 def test_index_lists_newest_cycle_first(tmp_path: Path) -> None:
@@ -248,4 +250,35 @@ def test_action_required_comes_first_and_marks_watched_rows() -> None:
     assert '<tr class="watched"><td class="code"><span class="star"' in html
     md = render_cycle(watched_analysis())["md"]
     assert md.index("## Action required") < md.index("| Change | Records |")
-    assert "| **‼ critical** | demo | G8978 |" in md
+    assert "| **‼ critical** | G8978 Mobility current status |" in md  # four columns
+
+
+def test_items_with_the_same_cause_and_advice_are_one_row() -> None:
+    """Eighteen G-codes discontinued on the same day with the same advice: one group naming
+    the codes and their count, read as one sentence; another date stays its own row."""
+    from datetime import date
+
+    from pipeline.impact.items import Item
+    from pipeline.report.groups import group_items
+    from pipeline.report.render import cause, item_sentences
+
+    def item(code: str, ended: date = date(2019, 12, 31)) -> Item:
+        return Item(
+            "critical",
+            "watched-deleted",
+            "hcpcs",
+            "2019",
+            "2020",
+            code,
+            f"label of {code}",
+            facts={"terminated": ended},
+            advice="Stop billing it.",
+        )
+
+    codes = [f"G{n}" for n in range(8978, 8996)]
+    groups = group_items([*(item(c) for c in codes), item("G0283", date(2019, 6, 30))])
+    assert [g.count for g in groups] == [18, 1]
+    assert groups[0].codes == codes and groups[0].span == "G8978–G8995"
+    said = cause(item_sentences(groups[0].first)[0], groups[0])
+    assert said.startswith("Each code is discontinued (terminated 2019-12-31) in 2020; claims")
+    assert cause(item_sentences(groups[1].first)[0], groups[1]).startswith("G0283 is discontinued")

@@ -14,7 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import pipeline.project.ingest
-from pipeline.errors import ConfigError, InputError, StoreError
+from pipeline.errors import ConfigError, EnvironmentFault, InputError, StoreError
 from pipeline.project.ingest import ingest
 from pipeline.spec import CodeSetSpec, ReaderSpec
 from pipeline.store.snapshots import (
@@ -339,8 +339,9 @@ def test_failure_writing_parquet_leaves_no_snapshot(
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", half_written)
     store = Store(tmp_path)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(EnvironmentFault, match="no space left on device") as info:
         put(store)
+    assert str(info.value).startswith(str(tmp_path / "hcpcs" / "2020"))
     _assert_nothing_left(tmp_path)
     assert store.manifests() == []
 
@@ -368,7 +369,7 @@ def test_failure_at_rename_leaves_no_snapshot(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr("pipeline.store.snapshots.os.rename", refuse)
-    with pytest.raises(PermissionError):
+    with pytest.raises(EnvironmentFault, match="cannot store the snapshot: permission denied"):
         put(Store(tmp_path))
     _assert_nothing_left(tmp_path)
 
@@ -426,7 +427,7 @@ def test_write_atomically_failure_keeps_old_file_and_no_temporary(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr("pipeline.store.snapshots.os.replace", refuse)
-    with pytest.raises(OSError):
+    with pytest.raises(EnvironmentFault, match=f"^{path}: cannot write: input/output error$"):
         write_atomically(path, b"new")
     assert path.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.md"]
@@ -492,7 +493,7 @@ def test_ingest_other_file_under_stored_label_is_refused(tmp_path: Path) -> None
     store = Store(tmp_path / "store")
     ingest(store, hcpcs_spec(), write_anweb(tmp_path / "a.txt", hcpcs_2019()), "2020", EFFECTIVE)
     other = write_anweb(tmp_path / "b.txt", hcpcs_2020())
-    with pytest.raises(StoreError, match="already exists with different content"):
+    with pytest.raises(StoreError, match=r"described differently \(source a.txt -> b.txt\)"):
         ingest(store, hcpcs_spec(), other, "2020", EFFECTIVE)
     assert store.get("hcpcs", "2020").manifest.source.name == "a.txt"
 

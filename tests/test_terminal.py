@@ -58,7 +58,7 @@ def test_quiet_and_verbose(bundled: Bundled) -> None:
     quiet = runner.invoke(cli, [*base, "--quiet", "run"], catch_exceptions=False)
     assert quiet.exit_code == 0, quiet.output
     assert quiet.output.strip().splitlines() == [
-        f"0 new edition(s), 9 cycle(s), 0 file(s) written under {bundled.out}: nothing new"
+        f"0 new edition(s), 25 cycle(s), 0 file(s) written under {bundled.out}: nothing new"
     ]
     verbose = runner.invoke(cli, [*base, "--verbose", "run"], catch_exceptions=False)
     assert "hcpcs 2019: already stored, identical content" in verbose.output

@@ -25,7 +25,7 @@ def copy(bundled: Bundled, tmp_path: Path) -> tuple[Store, Path]:
 def test_intact_store_and_reports(copy: tuple[Store, Path]) -> None:
     result = verify(*copy)
     assert result.ok, result.problems
-    assert (result.snapshots, result.reports) == (12, 9)
+    assert (result.snapshots, result.reports) == (29, 25)
 
 
 def test_a_flipped_byte_in_a_parquet_file_is_found(copy: tuple[Store, Path]) -> None:

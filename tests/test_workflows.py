@@ -537,3 +537,18 @@ def test_actionlint_accepts_the_workflow() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_job_installs_only_what_it_runs() -> None:
+    """`make install` (the scheduled job's install) installs the pipeline without the test
+    extras (pytest, mypy, ruff, playwright, moto, flask); `make test` installs them."""
+    makefile = MAKEFILE.read_text(encoding="utf-8")
+    (stamp,) = make_rule("install")[0]
+    rule = re.search(rf"^{re.escape(stamp)}:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert rule and "pip install" in rule[1] and "[test]" not in rule[1]
+    lint_prereqs, _ = make_rule("lint")
+    (tested,) = lint_prereqs
+    tested_rule = re.search(rf"^{re.escape(tested)}:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert tested_rule and "'.[test]'" in tested_rule[1]
+    for script in github_scripts():
+        assert "[test]" not in script and "install-test" not in script

@@ -4,13 +4,19 @@ A cheat sheet copied from clinic to clinic keeps its mistakes for years: a misty
 a code Medicare never pays, G-codes that ended, one code under two names. The audit says
 so in a sentence a billing lead can act on, and names what to bill instead.
 
-Kinds (closed, `KINDS`): `not-a-code` (in no newest edition, not a known modifier;
-suggests real codes of the same family one substitution or swap away, best label match
-first), `not-payable` (a fee-schedule status the kind does not pay), `discontinued` (terminated in
-HCPCS, a status of a deleted code, or absent and listed as deleted by the crosswalk), `duplicate`
-(same code and modifier on several lines), `label-mismatch` (the clinic's label shares no
-distinctive word with the descriptor, or fits another code clearly better), and `note`
-(information, not an error: 59 is a CPT modifier and NCCI prefers X{EPSU}).
+Kinds (closed, `KINDS`): `not-a-code` (malformed, or in no newest edition while a real
+code of the same family one substitution or swap away carries the clinic's label: probably
+mistyped), `not-found` (well formed, in none of the code sets checked, which hold only part
+of all codes: the bundled fee schedule only its PT/OT rows), `not-payable` (a fee-schedule
+status the kind does not pay), `discontinued` (terminated in HCPCS, a status of a deleted
+code, or absent and listed as deleted by the crosswalk), `duplicate` (same code and
+modifier on several lines), `label-mismatch` (the clinic's label shares no distinctive
+word with the descriptor, or fits another code clearly better), and `note` (information,
+not an error: 59 is a CPT modifier and NCCI prefers X{EPSU}).
+A suggestion by descriptor similarity alone must share the label's meaning
+(`same_meaning`); otherwise none is made.
+
+ICD-10-CM codes are looked up without the dot, as the files key them, and shown with it.
 
 Replacements: the publisher's cross-reference, then the reviewed crosswalk; only when both
 are silent, descriptor similarity (`source="guess"`). Ranges are watched, not billed: the
@@ -31,15 +37,24 @@ from pipeline.analysis.reference import (
     distinctive,
     load_reference,
     neighbours,
+    same_meaning,
     shared_words,
     stems,
 )
 from pipeline.codesets import kinds
 from pipeline.config.load import Config
-from pipeline.impact.watchlist import Entry, Watchlist
+from pipeline.impact.watchlist import Entry, Watchlist, dotted
 from pipeline.store.snapshots import Store
 
-Kind = Literal["not-a-code", "not-payable", "discontinued", "duplicate", "label-mismatch", "note"]
+Kind = Literal[
+    "not-a-code",
+    "not-found",
+    "not-payable",
+    "discontinued",
+    "duplicate",
+    "label-mismatch",
+    "note",
+]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 Source = Literal["publisher", "crosswalk", "guess"]
 _GUESSES = 3
@@ -71,6 +86,13 @@ class Finding:
     reference: str | None = None
     #: Where the advice comes from when no suggestion carries it (a no-replacement row).
     citation: str | None = None
+    #: The code as a reader writes it: an ICD-10-CM code with its dot.
+    shown: str = ""
+
+    @property
+    def display(self) -> str:
+        code = self.shown or self.code
+        return f"{code} {self.modifier}" if self.modifier else code
 
 
 @dataclass(frozen=True)
@@ -79,10 +101,18 @@ class Audit:
     #: code set -> version of the newest edition checked against.
     editions: dict[str, str] = field(default_factory=dict)
     watchlist: str = ""
+    #: code set -> its name in words ("HCPCS Level II"), for "the code sets checked".
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[Kind, int]:
         return {k: sum(f.kind == k for f in self.findings) for k in KINDS}
+
+    @property
+    def to_correct(self) -> int:
+        """Findings that ask for a correction (every kind but notes): the one count shown
+        by the index, the reports, the audit page and the CLI."""
+        return sum(f.kind != "note" for f in self.findings)
 
     def of_kind(self, kind: Kind) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -92,10 +122,12 @@ class Audit:
         for item, f in zip(findings, self.findings, strict=True):
             item.update(lines=list(f.lines), labels=list(f.labels))
             item["termination_date"] = f.termination_date and f.termination_date.isoformat()
+        item["shown"] = f.display
         return {
             "watchlist": self.watchlist,
             "editions": dict(self.editions),
             "counts": dict(self.counts),
+            "to_correct": self.to_correct,
             "findings": findings,
         }
 
@@ -116,7 +148,23 @@ def audit(
     findings += (f for e in entries if (f := _check_label(cat, e)) is not None)
     order = {k: i for i, k in enumerate(KINDS)}
     findings.sort(key=lambda f: (f.lines[0], order[f.kind], f.code, f.modifier or ""))
-    return Audit(findings=tuple(findings), editions=cat.editions, watchlist=watchlist.source)
+    findings = [replace(f, shown=_shown(cat, watchlist, f.code)) for f in findings]
+    return Audit(
+        findings=tuple(findings),
+        editions=cat.editions,
+        watchlist=watchlist.source,
+        titles=cat.titles,
+    )
+
+
+def _shown(cat: Catalogue, watchlist: Watchlist, code: str) -> str:
+    """The clinic's spelling of the code, or an ICD-10-CM code with the publisher's dot."""
+    written = watchlist.written(code)
+    if written != code:
+        return written
+    if any(kinds()[r.kind].diagnosis for r in cat.records(code)):
+        return dotted(code)
+    return code
 
 
 def _key(entry: Entry) -> tuple[str, str]:
@@ -150,7 +198,12 @@ def _check_code(cat: Catalogue, code: str, mod: str | None, same: list[Entry]) -
         return out
     if not records and not rows:
         typos = _typos(cat, code, " / ".join(labels))
-        add("not-a-code", f"{code} is not a code in {_checked(cat)}{_meant(typos)}.", typos)
+        if not families(code):
+            add("not-a-code", f"{code} does not have the shape of any code{_meant(typos)}.", typos)
+        elif typos:
+            add("not-a-code", f"{code} is not in {_checked(cat)}{_meant(typos)}.", typos)
+        else:
+            add("not-found", f"{code} is not in the code sets checked: {_scope(cat)}.")
     elif not records:
         found, instead, citation = _replacements(cat, code)
         add(
@@ -207,14 +260,22 @@ def _level_one(cat: Catalogue, modifier: str) -> str | None:
 
 
 def _checked(cat: Catalogue) -> str:
-    editions = ", ".join(f"{c} {v}" for c, v in cat.editions.items())
-    return f"the editions checked ({editions})" if editions else "the store (it holds no edition)"
+    return f"the code sets checked ({_scope(cat)})"
+
+
+def _scope(cat: Catalogue) -> str:
+    """The code sets checked, by name and edition: their names say which slice each holds."""
+    checked = "; ".join(f"{cat.titles.get(c, c)} ({v})" for c, v in cat.editions.items())
+    return checked or "none (the store holds no edition)"
 
 
 def _meant(typos: list[Suggestion]) -> str:
     if not typos:
-        return "; no real code is one character away"
-    return f"; the nearest real code is {typos[0].code} ({typos[0].label})"
+        return "; no real code with a matching label is one character away"
+    return (
+        f"; probably mistyped: {typos[0].code} ({typos[0].label}) is one character away "
+        "and matches the label"
+    )
 
 
 def _either(codes: list[str]) -> str:
@@ -274,12 +335,13 @@ def _typos(cat: Catalogue, code: str, label: str) -> list[Suggestion]:
         return -len(mine & theirs), -len(words & theirs), item[0]
 
     out = []
-    for other, how in sorted((c for c in candidates if cat.exists(c[0])), key=rank)[:_GUESSES]:
+    real = [
+        c for c in candidates if cat.exists(c[0]) and shared_words(label, stems(cat.text(c[0])))
+    ]
+    for other, how in sorted(real, key=rank)[:_GUESSES]:
         shared = shared_words(label, stems(cat.text(other)))
-        match = f"the clinic's label '{label}' shares {_quoted(shared)}" if shared else ""
-        reason = f"{how}: {code} -> {other}, {cat.label(other)}; " + (
-            match or "the labels share no word"
-        )
+        reason = f"{how}: {code} -> {other}, {cat.label(other)}; the clinic's label '{label}' "
+        reason += f"shares {_quoted(shared)}"
         out.append(Suggestion(other, cat.label(other), reason, "guess"))
     return out
 
@@ -317,11 +379,13 @@ def _check_label(cat: Catalogue, entry: Entry) -> Finding | None:
     better = sorted(
         (-len(mine & theirs), len(theirs - mine), other)
         for other, theirs in pool.items()
-        if other != entry.code and len(mine & theirs) > len(shared)
+        if other != entry.code
+        and len(mine & theirs) > len(shared)
+        and same_meaning(entry.label, cat.text(other))
     )
     if shared and not better:
         return None
-    what = "project label" if entry.code in cat.ours else "official descriptor"
+    what = "label in plain words" if entry.code in cat.ours else "official descriptor"
     where, shown = f"Line {entry.line}: the label '{entry.label}'", cat.label(entry.code)
     if not shared:
         message = f"{where} shares no distinctive word with {entry.code}'s {what}, '{shown}'."

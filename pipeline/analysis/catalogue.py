@@ -20,7 +20,7 @@ from pipeline.codesets import kind_of, kinds
 from pipeline.codesets.kind import Kind
 from pipeline.config.load import Config
 from pipeline.errors import ConfigError
-from pipeline.store.snapshots import Store
+from pipeline.store.snapshots import Manifest, Store
 
 #: Code shapes; a code is compared only with codes of its own family.
 FAMILIES = {
@@ -64,8 +64,9 @@ class Catalogue:
     def __init__(self, store: Store, config: Config, reference: Reference) -> None:
         self.reference = reference
         self.ours = {**reference.cpt_labels, **reference.modifiers}
-        newest = {m.codeset: m for m in store.manifests()}  # by date: the last one wins
+        newest = current(store, config)
         self.editions = {cs: m.version for cs, m in sorted(newest.items())}
+        self.titles = {cs: _title(config, cs) for cs in self.editions}
         frames = []
         for codeset, m in sorted(newest.items()):
             found = normalised(store, config, codeset, m.version)
@@ -139,6 +140,25 @@ class Catalogue:
         return out
 
 
+def current(store: Store, config: Config) -> dict[str, Manifest]:
+    """The newest edition of each code set, and of the code sets of one kind only the one
+    whose newest edition is the latest: the annual HCPCS files (`hcpcs`, to 2020) give way
+    to the quarterly ones (`hcpcs-quarterly`), which carry the same list on."""
+    newest = {m.codeset: m for m in store.manifests()}  # by date: the last one wins
+    latest: dict[str, Manifest] = {}
+    for codeset, m in newest.items():
+        try:
+            kind = config.codeset(codeset).kind
+        except ConfigError:
+            kind = ""
+        # One publisher's list per built-in kind; code sets of the generic kind are distinct.
+        series = kind if kind in kinds() and kinds()[kind].spec is not None else f"={codeset}"
+        held = latest.get(series)
+        if held is None or (m.effective_date, m.codeset) > (held.effective_date, held.codeset):
+            latest[series] = m
+    return {m.codeset: m for m in latest.values()}
+
+
 def normalised(
     store: Store, config: Config, codeset: str, version: str
 ) -> tuple[pl.DataFrame, Kind] | None:
@@ -161,6 +181,13 @@ def normalised(
         pl.col(wanted[n]).cast(t).alias(n) if n in wanted else pl.lit(None, t).alias(n)
         for n, t in SCHEMA.items()
     ), kind
+
+
+def _title(config: Config, codeset: str) -> str:
+    try:
+        return config.codeset(codeset).title
+    except ConfigError:
+        return codeset
 
 
 def family(code: str) -> str | None:

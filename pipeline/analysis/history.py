@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
+from pipeline.codesets import kind_of
 from pipeline.config.load import Config
 from pipeline.diff.changeset import jsonable
 from pipeline.diff.engine import active
@@ -35,6 +37,19 @@ class Event:
     terminated: date | None = None
     #: For "changed": each compared field that differs, as (field, old, new).
     changes: tuple[tuple[str, Any, Any], ...] = ()
+    #: The record as of this edition: its description and status (where the kind has one).
+    descriptor: str | None = None
+    status: str | None = None
+    #: National payment a unit, non-facility and facility (where the kind carries payment).
+    payment: Decimal | None = None
+    facility: Decimal | None = None
+    #: The edition before this one: with it, the cycle report that carries this event.
+    previous: str | None = None
+
+    @property
+    def cycle(self) -> str | None:
+        """The stem of the cycle report that carries this event (`RVU24C_to_RVU25A`)."""
+        return f"{self.previous}_to_{self.version}" if self.previous and self.version else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +60,11 @@ class Event:
             "changes": [
                 {"field": f, "old": jsonable(o), "new": jsonable(n)} for f, o, n in self.changes
             ],
+            "descriptor": self.descriptor,
+            "status": self.status,
+            "payment": jsonable(self.payment),
+            "facility_payment": jsonable(self.facility),
+            "cycle": self.cycle,
         }
 
 
@@ -56,6 +76,8 @@ class Timeline:
     title: str
     key: str
     events: tuple[Event, ...]
+    #: The code set's kind (ICD-10-CM codes are shown with their dot).
+    kind: str = "generic"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,8 +113,9 @@ def _rows(snapshot: Snapshot, spec: CodeSetSpec, codes: list[str]) -> list[dict[
     """The rows of `codes` in one edition, each with whether it is active there."""
     names = [name for name, _ in snapshot.manifest.columns]
     flag = active(spec.termination, names, snapshot.manifest.effective_date).alias(ACTIVE)
-    scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(spec.key[0]).is_in(codes))
-    return scan.with_columns(flag).collect().to_dicts()
+    with snapshot.reading():
+        scan = pl.scan_parquet(snapshot.data_path).filter(pl.col(spec.key[0]).is_in(codes))
+        return scan.with_columns(flag).collect().to_dicts()
 
 
 ACTIVE = "__active"
@@ -105,32 +128,52 @@ def _timeline(
     events: list[Event] = []
     previous: dict[str, Any] | None = None
     was_active = False
+    before: str | None = None  # the edition before this one: consecutive editions
     for snapshot, found in rows:
         m = snapshot.manifest
         record = next((r for r in found if tuple(r[k] for k in spec.key) == key), None)
+        link: dict[str, Any] = {"previous": before}
+        before = m.version
         if record is None:
             if previous is not None:
-                events.append(Event(m.version, m.effective_date, "dropped"))
+                events.append(Event(m.version, m.effective_date, "dropped", **link))
             previous, was_active = None, False
             continue
+        state: dict[str, Any] = {**_state(spec, record), **link}
         is_active = bool(record[ACTIVE])
         ended = record.get(spec.termination) if spec.termination else None
         if previous is None:
             if not events and record.get("add_date"):
                 events.append(Event("", record["add_date"], "added"))
             events.append(
-                Event(m.version, m.effective_date, "present", None if is_active else ended)
+                Event(m.version, m.effective_date, "present", None if is_active else ended, **state)
             )
         elif was_active and not is_active:
-            events.append(Event(m.version, m.effective_date, "discontinued", ended))
+            events.append(Event(m.version, m.effective_date, "discontinued", ended, **state))
         elif not was_active and is_active:
-            events.append(Event(m.version, m.effective_date, "reactivated"))
+            events.append(Event(m.version, m.effective_date, "reactivated", **state))
         else:
             changes = _changes(spec, previous, record)
             kind = "changed" if changes else "unchanged"
-            events.append(Event(m.version, m.effective_date, kind, changes=changes))
+            events.append(Event(m.version, m.effective_date, kind, changes=changes, **state))
         previous, was_active = record, is_active
-    return Timeline(codeset=spec.id, title=spec.title, key=label, events=tuple(events))
+    return Timeline(
+        codeset=spec.id, title=spec.title, key=label, events=tuple(events), kind=spec.kind
+    )
+
+
+def _state(spec: CodeSetSpec, record: dict[str, Any]) -> dict[str, Any]:
+    """The record's description, status and national payment a unit, as of its edition."""
+    kind = kind_of(spec)
+    roles = kind.catalogue_columns(spec) or {}
+    descriptor = next((record[c] for c in spec.descriptors if record.get(c)), None)
+    paid = kind.unit_payment(record)
+    return {
+        "descriptor": descriptor,
+        "status": record.get(roles["status"]) if "status" in roles else None,
+        "payment": paid[0] if paid else None,
+        "facility": paid[1] if paid else None,
+    }
 
 
 def _changes(

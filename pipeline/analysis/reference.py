@@ -179,6 +179,12 @@ _SYNONYMS = {
     "eval": "evaluation",
     "ex": "exercise",
     "estim": "electrical stimulation",
+    "orthotic": "orthosis",
+    "orthotics": "orthosis",
+    "orthoses": "orthosis",
+    "prosthetic": "prosthesis",
+    "prosthetics": "prosthesis",
+    "prostheses": "prosthesis",
 }
 _SUFFIXES = (
     "ational", "ations", "ation", "ative", "ities", "ity", "ments", "ment", "ions", "ion",
@@ -226,6 +232,16 @@ def stems(text: str | None) -> frozenset[str]:
 def distinctive(text: str | None) -> frozenset[str]:
     """The stems that name a particular service (not `therapy`, `procedure`...)."""
     return stems(text) - GENERIC
+
+
+def same_meaning(label: str | None, text: str | None) -> bool:
+    """Whether `text` shares the meaning of `label`: at least two thirds of the label's
+    distinctive words (one word of a one-word label). A guess that shares less, such as
+    "management" alone for "Orthotic management", is worse than none."""
+    mine = distinctive(label)
+    if not mine:
+        return False
+    return 3 * len(mine & stems(text)) >= 2 * len(mine)
 
 
 def shared_words(text: str, other: frozenset[str]) -> list[str]:

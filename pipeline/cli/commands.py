@@ -22,6 +22,8 @@ from pipeline.cli.terminal import (
     Progress,
     audit_text,
     change_summary,
+    claims_text,
+    clean,
     counts_line,
     discovery_lines,
     found_line,
@@ -29,13 +31,15 @@ from pipeline.cli.terminal import (
     table,
     timeline_text,
 )
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, os_fault
 
 if TYPE_CHECKING:
     from pipeline.impact.severity import Severity
     from pipeline.project.project import Project
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_ERROR = 0, 1, 2
+#: Interrupted (Ctrl-C, SIGINT): the shell's convention, 128 + the signal number.
+EXIT_INTERRUPTED = 130
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -81,7 +85,7 @@ class Context:
     def say(self, text: str, level: int = 1) -> None:
         """Print `text` if the verbosity asks for it (errors never go through here)."""
         if self.verbosity >= level:
-            click.echo(text)
+            click.echo(clean(text))
 
     def project(self, watchlist: Path | None = None) -> Project:
         """The project of --config / --store / --out (and --watchlist, where a command has it)."""
@@ -91,7 +95,15 @@ class Context:
 
 
 class CodesetGroup(click.Group):
-    """Usage errors, like every other error, are one line on stderr and exit code 2."""
+    """Usage errors, like every other error, are one line on stderr and exit code 2; an
+    interrupt is one line too (click's own handler would print a blank line first)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; nothing was half-written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     def main(
         self,
@@ -106,7 +118,10 @@ class CodesetGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except PipelineError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {clean(str(exc))}", err=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:  # the environment (a full disk, permissions), never a bug
+            click.echo(f"error: {clean(str(os_fault(exc)))}", err=True)
             sys.exit(EXIT_ERROR)
         except click.exceptions.Abort:
             click.echo("error: aborted", err=True)
@@ -204,7 +219,7 @@ def ingest(
         allow_mass_change=allow_mass_change,
         lock_timeout=lock_timeout,
     )
-    click.echo(result.message)
+    click.echo(clean(result.message))
 
 
 @cli.command(name="list")
@@ -273,6 +288,11 @@ def diff(
 @click.argument("codeset")
 @click.option("--from", "old", help="Older edition.  [default: the one before --to]")
 @click.option("--to", "new", help="Newer edition.  [default: the newest]")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Add a pair of editions that are not consecutive to the published index too.",
+)
 @watchlist_option
 @markdown_limit_option
 @lock_timeout_option
@@ -282,14 +302,26 @@ def report(
     codeset: str,
     old: str | None,
     new: str | None,
+    publish: bool,
     watchlist_path: Path | None,
     markdown_limit: int,
     lock_timeout: float,
 ) -> None:
-    """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index."""
+    """Write the HTML, Markdown and JSON reports of one cycle of CODESET, and the index.
+
+    Two editions with another stored between them are not a cycle of the published
+    index: refused unless --publish says to add them."""
     from pipeline.report.render import cycle_stem
 
     project = obj.project(watchlist_path)
+    old_snap, new_snap = project.pick(codeset, old, new)
+    if not publish and not project.is_consecutive(old_snap, new_snap):
+        o, n = old_snap.manifest.version, new_snap.manifest.version
+        raise PipelineError(
+            f"{codeset} {o} -> {n} skips stored editions, so it is not a cycle of the "
+            f"published index; add --publish to add it anyway, or read it with "
+            f"`codeset diff {codeset} --from {o} --to {n} --format md`"
+        )
     analysis, _ = project.report(codeset, old, new, markdown_limit, lock_timeout)
     cs = analysis.changes
     stem = obj.out_dir / codeset / cycle_stem(cs.old.version, cs.new.version)
@@ -497,14 +529,21 @@ def history(
 ) -> None:
     """Show CODE's timeline across every stored edition: added, changed, discontinued.
 
-    Exit 1 when no stored edition lists CODE."""
-    code = code.strip().upper()
-    timelines = obj.project(watchlist_path).history(code, codeset)
+    ICD-10-CM codes may be given with or without the dot. Exit 1 when no stored edition
+    lists CODE."""
+    from pipeline.impact.watchlist import normalize_code
+
+    code = normalize_code(code)
+    project = obj.project(watchlist_path)
+    timelines = project.history(code, codeset)
     if fmt == "json":
         click.echo(json.dumps([t.to_dict() for t in timelines], indent=2, ensure_ascii=False))
-    else:
+    elif timelines:
         click.echo(timeline_text(code, timelines))
     if not timelines:
+        sets = [codeset] if codeset else project.stored_codesets()
+        where = ", ".join(sets) or "any code set"
+        click.echo(f"{code}: not found in any stored edition of {where}", err=True)
         sys.exit(EXIT_FAIL_ON)
 
 
@@ -532,6 +571,62 @@ def audit(obj: Context, watchlist_path: Path | None, fmt: str) -> None:
         click.echo(render_audit(result)[fmt], nl=False)
         return
     click.echo(audit_text(result))
+
+
+@cli.command()
+@click.argument("claims", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Also re-judge the claims under other editions and report the difference: "
+    "'newest', a date (the editions in force that day) or CODESET=VERSION[,...].",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "no_data"]),
+    default=None,
+    help="Exit 1 (after writing the reports) if a line fails a rule ('fail'), or also if a "
+    "line could not be judged for want of an edition ('no_data').",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def check(obj: Context, claims: Path, as_of: str | None, fail_on: str | None, fmt: str) -> None:
+    """Check the claim lines in CLAIMS (a CSV) against the editions in force on each date of
+    service: code validity, payment status, NCCI pairs, MUE limits, therapy modifiers.
+
+    Writes <out>/claims/<name>.html, .md, .json and .findings.csv (every finding). Exit
+    codes: 0 done; 1 --fail-on found a line at that level; 2 error (bad input: nothing
+    written)."""
+    from pipeline.claims import check_claims, in_force, read_claims, replay
+    from pipeline.project.publish import write_files
+    from pipeline.report.claims import check_files, render_check
+
+    progress = Progress()
+    project = obj.project()
+    editions = in_force(project.store, project.config)
+    progress.note(f"reading {claims.name} ...")
+    lines = read_claims(claims)
+    result = check_claims(claims, editions, progress.note, lines=lines)
+    replayed = replay(result, editions, as_of, lines, progress.note) if as_of else None
+    written = write_files(obj.out_dir / "claims", check_files(result, claims.stem, replayed))
+    progress.note("")
+    if fmt == "json":
+        click.echo(render_check(result, replayed)["json"], nl=False)
+    else:
+        click.echo(claims_text(result, replayed, is_terminal(sys.stdout)))
+        for path in written:
+            obj.say(f"wrote {path}", 2)
+        stem = obj.out_dir / "claims" / claims.stem
+        obj.say(f"reports: {stem}.html, .md, .json, .findings.csv")
+    if fail_on is not None and result.failing(fail_on):
+        click.echo(
+            f"fail-on {fail_on}: {result.failing(fail_on):,} finding(s) at {fail_on} or worse",
+            err=True,
+        )
+        sys.exit(EXIT_FAIL_ON)
 
 
 def main() -> None:

@@ -12,9 +12,12 @@ import time
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from pipeline.report.escape import terminal_text
+
 if TYPE_CHECKING:
     from pipeline.analysis.audit import Audit
     from pipeline.analysis.history import Timeline
+    from pipeline.claims import ClaimsCheck, Replay
     from pipeline.diff.changeset import ChangeSet
     from pipeline.project.discover import Discovery, Found
 
@@ -26,8 +29,21 @@ def is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+def clean(text: str) -> str:
+    """Text from the data, safe to print: no escape sequence or control character reaches
+    the terminal (or a pipe that ends in one, such as `less -R`)."""
+    return terminal_text(text)
+
+
+def _cell(text: str) -> str:
+    """A table cell: clean, and on one line (a tab or line break would shift the columns)."""
+    return clean(text).replace("\t", " ").replace("\n", " ")
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], tty: bool) -> str:
     """An aligned table on a terminal; tab-separated values (with the header) when piped."""
+    header = [_cell(h) for h in header]
+    rows = [[_cell(c) for c in r] for r in rows]
     if not tty:
         return "\n".join("\t".join(r) for r in (header, *rows))
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
@@ -49,7 +65,7 @@ def counts_line(cs: ChangeSet) -> str:
 
 def change_summary(cs: ChangeSet, tty: bool) -> str:
     """The counts, then one table per kind of change: key, description, what changed."""
-    parts = [counts_line(cs)]
+    parts = [clean(counts_line(cs))]
     for kind in ("added", "deleted", "reactivated", "changed"):
         records = cs.records(kind)
         if not records:
@@ -71,31 +87,74 @@ def change_summary(cs: ChangeSet, tty: bool) -> str:
 
 def timeline_text(code: str, timelines: Sequence[Timeline]) -> str:
     """`codeset history`: each timeline, edition by edition."""
+    from pipeline.codesets import kinds
+    from pipeline.impact.watchlist import dotted
     from pipeline.report.render import event_sentence
 
     if not timelines:
         return f"{code}: not in any stored edition"
     lines = []
     for t in timelines:
-        lines.append(f"{t.key} in {t.title} ({t.codeset})")
+        key = dotted(t.key) if kinds()[t.kind].diagnosis else t.key
+        lines.append(f"{key} in {t.title} ({t.codeset})")
         for e in t.events:
             when = e.version or (e.effective_date.isoformat() if e.effective_date else "")
             lines.append(f"  {when:<10} {event_sentence(e)}")
-    return "\n".join(lines)
+    return clean("\n".join(lines))
 
 
 def audit_text(audit: Audit) -> str:
     """`codeset audit`: each finding, and what to bill instead."""
     editions = ", ".join(f"{cs} {v}" for cs, v in audit.editions.items())
-    lines = [f"{audit.watchlist}: {len(audit.findings)} finding(s) against {editions}"]
+    notes = len(audit.findings) - audit.to_correct
+    lines = [
+        f"{audit.watchlist}: {audit.to_correct} finding(s) to correct"
+        + (f" and {notes} note(s)" if notes else "")
+        + f", against {editions}"
+    ]
     for f in audit.findings:
-        code = f"{f.code} {f.modifier}" if f.modifier else f.code
+        code = f.display
         where = ", ".join(map(str, f.lines))
         lines.append(f"\n{f.kind:<15} {code} (line {where}): {f.message}")
         for s in f.suggestions:
             source = "a guess" if s.source == "guess" else s.source
             lines.append(f"  -> {s.code} {s.label or ''} [{source}]".rstrip())
-    return "\n".join(lines)
+    return clean("\n".join(lines))
+
+
+def claims_text(check: ClaimsCheck, replay: Replay | None, tty: bool) -> str:
+    """`codeset check`: the counts by rule, then the replay's difference by rule."""
+    head = (
+        f"{check.source}: {check.lines:,} line(s) on {check.claims:,} claim(s), "
+        f"{check.first_date} to {check.last_date}"
+    )
+    rows = [
+        (r.rule, f"{r.failed:,}", f"{r.bypassed:,}", f"{r.no_data:,}", f"${r.at_risk:,.2f}")
+        for r in check.summary
+    ]
+    parts = [head, table(("rule", "fail", "bypassed", "no_data", "at_risk"), rows, tty)]
+    parts.append(f"dollars at risk, each failing line once: ${check.at_risk:,.2f}")
+    if replay is not None:
+        pinned = ", ".join(
+            f"{e['codeset']} {e['version']}"
+            for e in replay.after.editions.describe()
+            if e["pinned"]
+        )
+        deltas = [
+            (
+                d.rule,
+                f"{d.would_fail:,}",
+                f"${d.would_fail_dollars:,.2f}",
+                f"{d.would_pass:,}",
+                f"${d.would_pass_dollars:,.2f}",
+                f"{d.other:,}",
+            )
+            for d in replay.summary
+        ]
+        parts.append(f"\nreplayed under {pinned}:")
+        header = ("rule", "would_fail", "dollars", "would_pass", "dollars", "other")
+        parts.append(table(header, deltas, tty))
+    return "\n".join(parts)
 
 
 def found_line(found: Found) -> str:

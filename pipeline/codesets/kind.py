@@ -14,8 +14,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from pipeline.errors import ConfigError, InputError
 from pipeline.sources.feed import FeedKind
 from pipeline.spec import CodeSetSpec
 
@@ -79,7 +81,7 @@ class Kind:
         """The date a label such as `2020` or `2026Q3`, or a file named `..._Eff_10-01-2026...`,
         implies (None: give --effective)."""
         if match := re.fullmatch(r"(\d{4})(?:Q([1-4]))?", version.upper()):
-            return date(int(match[1]), 3 * int(match[2] or 1) - 2, 1)
+            return label_date(int(match[1]), 3 * int(match[2] or 1) - 2, 1, version)
         return effective_in_name(source_name)
 
     def verify(self, cs: ChangeSet, old: Snapshot, new: Snapshot) -> Reconciliation | None:
@@ -94,9 +96,41 @@ class Kind:
         """Add the kind's items for the clinic to `finder`."""
         finder.codes()
 
+    def unit_payment(self, record: Mapping[str, Any]) -> tuple[Decimal, Decimal] | None:
+        """A record's national payment a unit, non-facility and facility, where the kind
+        carries payment (None: it does not, or the status says nothing is paid)."""
+        return None
+
+
+#: Years a label or a file name may imply: anything else is a typing error, not an edition.
+YEARS = range(1900, 2200)
+
+
+def label_date(year: int, month: int, day: int, version: str) -> date:
+    """The date a version label implies; a label such as `0000` or `FY0000` implies none."""
+    if year not in YEARS:
+        raise ConfigError(
+            f"version label {version!r} implies the year {year}, which is no edition's: "
+            "give --effective YYYY-MM-DD, or correct the label"
+        )
+    return date(year, month, day)
+
 
 def effective_in_name(source_name: str) -> date | None:
-    """`..._Eff_10-01-2026...` (CMS's NCCI and MUE file names) -> 2026-10-01."""
-    if match := re.search(r"Eff_(\d{2})-(\d{2})-(\d{4})", source_name):
-        return date(int(match[3]), int(match[1]), int(match[2]))
-    return None
+    """`..._Eff_10-01-2026...` (CMS's NCCI and MUE file names) -> 2026-10-01. A name whose
+    date is no month-day-year date (`Eff_31-12-2026`) is an error, never a guess: it is
+    checked even when `--effective` gives the date."""
+    match = re.search(r"Eff_(\d{2})-(\d{2})-(\d{4})", source_name, re.IGNORECASE)
+    if match is None:
+        return None
+    month, day, year = int(match[1]), int(match[2]), int(match[3])
+    try:
+        if year not in YEARS:
+            raise ValueError(year)
+        return date(year, month, day)
+    except ValueError:
+        raise InputError(
+            source_name,
+            f"the file name's date {match[0]!r} is not a month-day-year date "
+            "(Eff_MM-DD-YYYY): rename the file, or check that it is the release you meant",
+        ) from None

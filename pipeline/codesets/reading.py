@@ -79,6 +79,7 @@ def read_source(
         keep = [c for c in frame.columns if c in columns.values() or c == coerce.LINE]
         frame = frame.select(keep)
     frame = coerce.tidy_strings(frame)
+    _check_field_lengths(frame, raw.name)
     coerce.check_not_empty(frame, raw.name)
     coerce.require_columns(frame, [*key, *required], raw.name)
     types = options.get("types") or {}
@@ -141,3 +142,29 @@ def _check_keys_present(frame: pl.DataFrame, key: Sequence[str], file: str) -> N
         if blank.height:
             line = blank[LINE][0] if LINE in blank.columns else None
             raise InputError(file, "empty key value", line=line, column=column)
+
+
+def _check_field_lengths(frame: pl.DataFrame, file: str) -> None:
+    """Refuse a text field over `MAX_FIELD_CHARS`: no release has one, and its reports would
+    be as large as the field times the rows that show it."""
+    import polars as pl
+
+    from pipeline.sources.base import MAX_FIELD_CHARS
+    from pipeline.sources.coerce import LINE
+
+    text = [c for c, t in frame.schema.items() if t == pl.String and c != LINE]
+    if not text or not frame.height:
+        return
+    longest = frame.select(pl.col(text).str.len_chars().max()).row(0, named=True)
+    for column in text:
+        if (longest[column] or 0) <= MAX_FIELD_CHARS:
+            continue
+        over = frame.filter(pl.col(column).str.len_chars() > MAX_FIELD_CHARS)
+        line = over[LINE][0] if LINE in over.columns else None
+        raise InputError(
+            file,
+            f"field of {longest[column]:,} characters, over the {MAX_FIELD_CHARS:,}-character "
+            "limit (no release comes near it: a damaged file?)",
+            line=line,
+            column=column,
+        )

@@ -6,6 +6,7 @@ error that names the key and where it is, not a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.codesets import builtin, kinds, reader_options
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.impact.severity import RULES, SEVERITIES, SeverityRules
+from pipeline.sources.base import read_file
 from pipeline.spec import (
     CodeSetSpec,
     Edition,
@@ -37,6 +39,9 @@ class Config:
     severity: SeverityRules = field(default_factory=SeverityRules)
     #: Where snapshots live: a directory (relative to this file) or an object-storage URL.
     store: str | None = None
+    #: The clinic's last quarter of claim lines (`[claims] path = ...`): each new cycle's
+    #: report then shows them re-judged under the cycle's new edition.
+    claims: Path | None = None
 
     def codeset(self, codeset_id: str) -> CodeSetSpec:
         """The configured code set, else the built-in one of that id."""
@@ -70,9 +75,9 @@ _READER_KEYS = {"format", "member", "encoding"}
 def load_config(path: Path) -> Config:
     """Read and validate a configuration file; relative source paths resolve against it."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
+        raw = tomllib.loads(read_file(path, "configuration file").decode("utf-8"))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -82,7 +87,7 @@ def load_config(path: Path) -> Config:
 
 def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _no_unknown(raw, {"codesets", "watchlist", "severity", "store"}, where)
+    _no_unknown(raw, {"codesets", "watchlist", "severity", "store", "claims"}, where)
     tables = raw.get("codesets", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{where}: [codesets] must be a table of code-set tables")
@@ -97,6 +102,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         watchlist=_parse_watchlist(raw.get("watchlist"), base, f"{where}: [watchlist]"),
         severity=_parse_severity(raw.get("severity"), f"{where}: [severity]"),
         store=_parse_store(raw.get("store"), base, f"{where}: store"),
+        claims=_parse_claims(raw.get("claims"), base, f"{where}: [claims]"),
     )
 
 
@@ -116,6 +122,15 @@ def _parse_watchlist(body: Any, base: Path, where: str) -> Path | None:
     return base / _str(body.get("path"), f"{where}.path")
 
 
+def _parse_claims(body: Any, base: Path, where: str) -> Path | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise ConfigError(f'{where}: must be a table, e.g. path = "claims/last-quarter.csv"')
+    _no_unknown(body, {"path"}, where)
+    return base / _str(body.get("path"), f"{where}.path")
+
+
 def _parse_severity(body: Any, where: str) -> SeverityRules:
     if body is None:
         return SeverityRules()
@@ -123,8 +138,15 @@ def _parse_severity(body: Any, where: str) -> SeverityRules:
         raise ConfigError(f"{where}: must be a table")
     _no_unknown(body, {"payment_threshold", "rules"}, where)
     threshold = body.get("payment_threshold", 0.02)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
-        raise ConfigError(f"{where}.payment_threshold: expected a fraction such as 0.02")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not math.isfinite(threshold)
+        or not 0 <= threshold <= 10
+    ):
+        raise ConfigError(
+            f"{where}.payment_threshold: expected a fraction such as 0.02, got {threshold!r}"
+        )
     rules = body.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError(f"{where}.rules: expected a table of rule = severity")

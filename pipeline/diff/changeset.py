@@ -166,6 +166,8 @@ class ChangeSet:
     display: tuple[str, ...] = ()
     #: Field changes most paired records share (`uniform_changes`), computed once by the diff.
     uniform: tuple[UniformChange, ...] = ()
+    #: The code set's kind (`pipeline.codesets`), for what depends on the publisher.
+    kind: str = "generic"
 
     @property
     def counts(self) -> dict[str, int]:

@@ -142,6 +142,7 @@ def _diff(
     descriptors = tuple(d for d in spec.descriptors if d in compared)
     return ChangeSet(
         codeset=spec.id,
+        kind=spec.kind,
         title=spec.title,
         publisher=spec.publisher,
         old=old_info,

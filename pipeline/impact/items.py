@@ -30,6 +30,8 @@ class Item:
     facts: Mapping[str, Any] = field(default_factory=dict)
     #: What to bill instead, from the reviewed crosswalk, when it knows.
     advice: str | None = None
+    #: The code set's kind (ICD-10-CM codes are shown with their dot).
+    kind: str = "generic"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class Item:
             "label": self.label,
             "facts": {k: jsonable(v) for k, v in self.facts.items()},
             "advice": self.advice,
+            "kind": self.kind,
         }
 
 

@@ -51,6 +51,7 @@ class Finder:
                 label=self.watchlist.label(code),
                 facts=facts,
                 advice=advice,
+                kind=self.cs.kind,
             )
         )
 
@@ -81,8 +82,9 @@ class Finder:
                 if self.watchlist.is_watched(code):
                     self.add("watched-added", code, how=kind)
                 elif ranges := self.watchlist.in_range(code):
-                    shown = next((record[c] for c in self.cs.display if record.get(c)), None)
-                    self.add("range-added", code, range=ranges[0].shown, shown=shown)
+                    column = next((c for c in self.cs.display if record.get(c)), None)
+                    shown = record[column] if column else None
+                    self.add("range-added", code, range=ranges[0].shown, shown=shown, field=column)
         uniform = {(u.name, u.old, u.new) for u in self.cs.uniform}
         for record in self.rows("changed"):
             code = self.code_of(record)

@@ -5,7 +5,14 @@ reading it never corrects it. The audit says what is wrong; the impact uses it t
 pick, out of thousands of changes, the few that matter to this clinic.
 
 Columns: `code` (a code, or a range `97010-97799`), optional `modifier`, `label`,
-optional `annual_units`, optional `units_per_day`, optional `notes`.
+optional `annual_units`, optional `units_per_day`, optional `notes`, and for the fee
+schedule's adjustments optional `later_share` (the share of the code's units that are
+second or later units in a visit, `0.75` or `75%`) and `assistant_share` (the share
+billed by an assistant with CQ/CO).
+
+ICD-10-CM codes may be written as the publisher prints them, with the dot (`M54.50`),
+or without (`M5450`): the entry keys on the code without the dot, as the files do,
+and keeps the clinic's spelling for display.
 """
 
 from __future__ import annotations
@@ -20,11 +27,43 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import InputError
+from pipeline.sources.base import read_file
 
-COLUMNS = ("code", "modifier", "label", "annual_units", "units_per_day", "notes")
+COLUMNS = (
+    "code",
+    "modifier",
+    "label",
+    "annual_units",
+    "units_per_day",
+    "notes",
+    "later_share",
+    "assistant_share",
+)
 REQUIRED = ("code", "label")
 _CODE = re.compile(r"[A-Z0-9]{2,7}")
+#: An ICD-10-CM code as printed: category, dot, up to four more characters.
+_DOTTED = re.compile(r"([A-Z][0-9][0-9A-Z])\.([0-9A-Z]{0,4})")
+
+
+def normalize_code(text: str) -> str:
+    """A code as the files key it: trimmed, upper case, an ICD-10-CM dot removed."""
+    code = text.strip().upper()
+    if match := _DOTTED.fullmatch(code):
+        return match[1] + match[2]
+    return code
+
+
+def dotted(code: str) -> str:
+    """An ICD-10-CM code as the publisher prints it: `M5450` -> `M54.50`."""
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
 _RANGE = re.compile(r"([A-Z0-9]{5})\s*-\s*([A-Z0-9]{5})")
+#: A count as people write it: digits (thousands separated by commas), an optional fraction.
+#: No exponent, no NaN or Infinity: `1e9999999` would be a number too large to compute with.
+_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,6})?|\d{1,3}(?:,\d{3}){1,4}(?:\.\d{1,6})?")
+#: More units than any clinic bills in a year (or a day): surely a typing error.
+MAX_UNITS = Decimal(10) ** 9
 
 
 @dataclass(frozen=True)
@@ -39,6 +78,10 @@ class Entry:
     units_per_day: int | None = None
     notes: str | None = None
     range_end: str | None = None
+    later_share: Decimal | None = None
+    assistant_share: Decimal | None = None
+    #: The code as the clinic wrote it, when that differs (an ICD-10-CM code with its dot).
+    written: str | None = None
 
     @property
     def is_range(self) -> bool:
@@ -56,7 +99,7 @@ class Entry:
 
     @property
     def shown(self) -> str:
-        code = f"{self.code}-{self.range_end}" if self.range_end else self.code
+        code = f"{self.code}-{self.range_end}" if self.range_end else self.written or self.code
         return f"{code} {self.modifier}" if self.modifier else code
 
 
@@ -113,6 +156,17 @@ class Watchlist:
         units = [e.annual_units for e in self.watched(code) if e.annual_units is not None]
         return sum(units, Decimal(0)) if units else None
 
+    def written(self, code: str) -> str:
+        """The code as the clinic wrote it (with an ICD-10-CM dot, if it used one)."""
+        return next((e.written for e in self.watched(code) if e.written), code)
+
+    def shares(self, code: str) -> tuple[Decimal | None, Decimal | None]:
+        """The code's share of later units and of assistant units, where the list gives them."""
+        entries = self.watched(code)
+        later = next((e.later_share for e in entries if e.later_share is not None), None)
+        helped = next((e.assistant_share for e in entries if e.assistant_share is not None), None)
+        return later, helped
+
     def units_per_day(self, code: str) -> int | None:
         units = [e.units_per_day for e in self.watched(code) if e.units_per_day is not None]
         return max(units) if units else None
@@ -124,9 +178,7 @@ EMPTY = Watchlist(entries=())
 def load_watchlist(path: Path) -> Watchlist:
     """Read a watchlist CSV (UTF-8, header row); errors name the line and column."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(str(path), "watchlist file not found") from None
+        text = read_file(path, "watchlist file").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(str(path), "not UTF-8 text", offset=exc.start) from None
     return parse_watchlist(text, path.name)
@@ -165,17 +217,18 @@ def _entry(row: dict[str, str], name: str, line: int) -> Entry:
         return value or None
 
     raw = (cell("code") or "").upper()
+    code = normalize_code(raw)
     label = cell("label")
     if not raw:
         raise InputError(name, "empty code", line=line, column="code")
     if not label:
         raise InputError(name, f"{raw}: empty label", line=line, column="label")
-    start, end = raw, None
+    start, end = code, None
     if match := _RANGE.fullmatch(raw):
         start, end = match[1], match[2]
         if start > end:
             raise InputError(name, f"range {raw} runs backwards", line=line, column="code")
-    elif not _CODE.fullmatch(raw):
+    elif not _CODE.fullmatch(code):
         raise InputError(
             name,
             f"{raw!r} is neither a code nor a range like 97010-97799",
@@ -191,18 +244,50 @@ def _entry(row: dict[str, str], name: str, line: int) -> Entry:
         annual_units=_decimal(cell("annual_units"), name, line, "annual_units"),
         units_per_day=_whole(cell("units_per_day"), name, line),
         notes=cell("notes"),
+        later_share=_share(cell("later_share"), name, line, "later_share"),
+        assistant_share=_share(cell("assistant_share"), name, line, "assistant_share"),
+        written=raw if raw != code else None,
     )
+
+
+def _share(value: str | None, name: str, line: int, column: str) -> Decimal | None:
+    """A fraction from `0.75` or `75%`, between 0 and 1."""
+    if value is None:
+        return None
+    percent = value.endswith("%")
+    number = _decimal(value.rstrip("%").strip(), name, line, column)
+    if number is None:
+        return None
+    if percent:
+        number = number / 100
+    if number > 1:
+        raise InputError(name, f"{value!r} is more than 100%", line=line, column=column)
+    return number
 
 
 def _decimal(value: str | None, name: str, line: int, column: str) -> Decimal | None:
     if value is None:
         return None
+    if value.lstrip().startswith("-") and _NUMBER.fullmatch(value.strip()[1:]):
+        raise InputError(name, f"{value!r} is negative", line=line, column=column)
+    if not _NUMBER.fullmatch(value):
+        raise InputError(
+            name,
+            f"{value[:40]!r} is not a number of units (digits, e.g. 1200 or 1,200.5)",
+            line=line,
+            column=column,
+        )
     try:
         number = Decimal(value.replace(",", ""))
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
         raise InputError(name, f"{value!r} is not a number", line=line, column=column) from None
-    if number < 0:
-        raise InputError(name, f"{value!r} is negative", line=line, column=column)
+    if number > MAX_UNITS:
+        raise InputError(
+            name,
+            f"{value!r} is over {MAX_UNITS:,} units: a typing error?",
+            line=line,
+            column=column,
+        )
     return number
 
 

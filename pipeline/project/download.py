@@ -40,6 +40,14 @@ Progress = Callable[[int, int | None], None]
 _STATE_KEYS = ("etag", "last_modified", "sha256", "bytes")
 
 
+#: A whole download (every attempt) must finish within this many seconds ...
+DEADLINE = 1800.0
+#: ... and, once `RATE_GRACE` seconds have passed, average at least `MIN_RATE` bytes a
+#: second: a server that drips a byte at a time never trips a read timeout.
+MIN_RATE = 10_000.0
+RATE_GRACE = 60.0
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """What `fetch` did: downloaded a new copy, or confirmed the cached one is current."""
@@ -99,8 +107,8 @@ def fetch(
 
     `known` (etag, last_modified, sha256, bytes) is what the caller already holds of
     this URL, e.g. from a lock file: its validators are sent even without a copy in
-    `dest`, and a 304 returns them. `deadline` (a `time.monotonic()` value) bounds the
-    whole download, retries included: a server that trickles bytes fails too.
+    `dest`, and a 304 returns them. `deadline` (a `time.monotonic()` value) brings the
+    whole download's deadline forward, retries included.
     """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -115,17 +123,23 @@ def fetch(
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **conditional}
     opener = urllib.request.build_opener(_SafeRedirects)
     attempts = 1 + max(0, retries)
+    limit = DEADLINE if deadline is None else max(0.0, deadline - time.monotonic())
+    deadline = time.monotonic() + min(DEADLINE, limit)
     for attempt in range(attempts):
         try:
             result = _attempt(
-                opener, url, dest, headers, pin, max_bytes, timeout, progress, deadline
+                opener, url, dest, headers, pin, max_bytes, timeout, progress, deadline, limit
             )
         except _Transient as exc:
-            delay = min(max(backoff * 2**attempt, exc.retry_after), MAX_DELAY)
-            late = deadline is not None and time.monotonic() + delay >= deadline
-            if attempt + 1 == attempts or late:
-                tries = f" (gave up after {attempt + 1} attempts)" if attempt else ""
+            if attempt + 1 == attempts:
+                tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
                 raise DownloadError(f"{url}: {exc}{tries}") from None
+            delay = min(max(backoff * 2**attempt, exc.retry_after), MAX_DELAY)
+            if time.monotonic() + delay > deadline:
+                raise DownloadError(
+                    f"{url}: {exc} (no time left for another attempt within the "
+                    f"{limit:g}-second deadline)"
+                ) from None
             time.sleep(delay)
             continue
         if result is None:  # 304: the copy in dest is current; leave it and the state alone
@@ -150,13 +164,12 @@ def _attempt(
     max_bytes: int,
     timeout: float,
     progress: Progress | None,
-    deadline: float | None = None,
+    deadline: float,
+    limit: float = DEADLINE,
 ) -> FetchResult | None:
     """One request; None means 304 Not Modified."""
     try:
-        response = opener.open(
-            urllib.request.Request(url, headers=headers), timeout=_wait(timeout, deadline, url)
-        )
+        response = opener.open(urllib.request.Request(url, headers=headers), timeout=timeout)
     except HTTPError as exc:
         exc.close()
         if exc.code == 304 and ("If-None-Match" in headers or "If-Modified-Since" in headers):
@@ -184,7 +197,7 @@ def _attempt(
         tmp = dest.with_name(f"{TMP_PREFIX}{dest.name}-{os.getpid()}")
         try:
             digest, received = _stream(
-                response, tmp, url, total, max_bytes, timeout, progress, deadline
+                response, tmp, url, total, max_bytes, timeout, progress, deadline, limit
             )
             if total is not None and received < total:
                 raise _Transient(f"truncated download: received {received} of {total} bytes")
@@ -221,11 +234,14 @@ def _stream(
     max_bytes: int,
     timeout: float,
     progress: Progress | None,
-    deadline: float | None = None,
+    deadline: float,
+    limit: float = DEADLINE,
 ) -> tuple[str, int]:
-    """Copy the body to `tmp` (fsynced), hashing as it goes; stop just past the cap."""
+    """Copy the body to `tmp` (fsynced), hashing as it goes; stop just past the cap, the
+    deadline, or when the rate falls under the minimum."""
     digest = hashlib.sha256()
     received = 0
+    started = time.monotonic()
     with tmp.open("wb") as out:
         if progress is not None:
             progress(0, total)
@@ -236,18 +252,34 @@ def _stream(
                 raise _Transient(f"{_describe(exc, timeout)} after {received} bytes") from None
             if not block:
                 break
-            if deadline is not None and time.monotonic() > deadline:
-                raise DownloadError(f"{url}: too slow: deadline passed after {received} bytes")
             received += len(block)
             if received > max_bytes:
                 raise DownloadError(f"{url}: body is over the {max_bytes}-byte cap")
             out.write(block)
             digest.update(block)
+            _check_pace(url, received, started, deadline, limit)
             if progress is not None:
                 progress(received, total)
         out.flush()
         os.fsync(out.fileno())
     return digest.hexdigest(), received
+
+
+def _check_pace(
+    url: str, received: int, started: float, deadline: float, limit: float = DEADLINE
+) -> None:
+    now = time.monotonic()
+    if now > deadline:
+        raise DownloadError(
+            f"{url}: not complete within the {limit:g}-second deadline "
+            f"({received:,} bytes received)"
+        )
+    elapsed = now - started
+    if elapsed > RATE_GRACE and received / elapsed < MIN_RATE:
+        raise DownloadError(
+            f"{url}: {received / elapsed:,.0f} bytes a second after {elapsed:.0f} s, under the "
+            f"minimum of {MIN_RATE:,.0f} (a stalled or throttled server?)"
+        )
 
 
 def _validators(known: dict[str, Any] | None, dest: Path | None, pin: str | None) -> dict[str, str]:

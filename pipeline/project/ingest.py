@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.codesets.reading import SourceData, read_source
-from pipeline.errors import InputError
+from pipeline.errors import StoreError
 from pipeline.project.guard import check_mass_change
+from pipeline.sources.base import regular_file
 from pipeline.spec import CodeSetSpec, GuardLimits, check_name
 from pipeline.store.snapshots import PutResult, Snapshot, SourceInfo, Store, file_digest
 
@@ -50,12 +51,10 @@ def ingest(
     unless `allow_mass_change`.
     """
     check_name(version, "version label")
-    if not source.exists():
-        raise InputError(str(source), "file not found")
-    if source.is_dir():
-        raise InputError(str(source), "is a directory, expected a release file")
+    regular_file(source, "release file")
     if store.has(spec.id, version):
         existing = store.get(spec.id, version)
+        check_identity(store, spec, existing, source, effective)
         if existing.manifest.source.sha256 == file_digest(source):
             return IngestResult("unchanged", existing, existing.manifest.source.reader)
     data = read_source(source, spec.reader, spec.key, formats=spec.formats)
@@ -107,3 +106,30 @@ def _clearly_within(previous: Snapshot | None, data: SourceData, limits: GuardLi
     deleted = kept["__kept"].null_count()
     shrink = (before - data.frame.height) / before
     return shrink <= limits.max_shrink and deleted / before <= limits.max_deleted
+
+
+def check_identity(
+    store: Store, spec: CodeSetSpec, existing: Snapshot, source: Path, effective: date
+) -> None:
+    """Refuse a configuration that now describes a stored edition differently.
+
+    A stored edition is immutable: its effective date, its source file and its reader are
+    what it is. Quietly keeping the old one would report cycles the configuration no
+    longer says; quietly replacing it would rewrite history.
+    """
+    m = existing.manifest
+    changes = []
+    if m.effective_date != effective:
+        changes.append(f"effective date {m.effective_date} -> {effective}")
+    if m.source.name != source.name:
+        changes.append(f"source {m.source.name} -> {source.name}")
+    fmt = spec.reader.format
+    if fmt != "auto" and m.source.reader is not None and m.source.reader != fmt:
+        changes.append(f"reader {m.source.reader} -> {fmt}")
+    if changes:
+        raise StoreError(
+            f"{spec.id} {m.version} is stored, and is now described "
+            f"differently ({'; '.join(changes)}): a stored edition never changes. To make "
+            f"this change on purpose, delete {store.location(spec.id, m.version)} and run "
+            "again (its cycles are reported anew), or store it under a new version label"
+        )

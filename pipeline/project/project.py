@@ -21,11 +21,12 @@ from pipeline.analysis.cycle import Analysis, analyse, in_period, with_companion
 from pipeline.analysis.history import Timeline, histories
 from pipeline.analysis.reference import Reference, load_reference
 from pipeline.codesets import kind_of
+from pipeline.codesets.kind import effective_in_name
 from pipeline.config.load import Config, load_config
 from pipeline.errors import ConfigError
-from pipeline.impact.watchlist import EMPTY, Watchlist, load_watchlist
+from pipeline.impact.watchlist import EMPTY, Watchlist, load_watchlist, normalize_code
 from pipeline.project.ingest import IngestResult, ingest
-from pipeline.project.publish import write_cycle, write_index
+from pipeline.project.publish import write_audit, write_cycle, write_index
 from pipeline.report.render import MARKDOWN_LIMIT
 from pipeline.spec import CodeSetSpec, check_name
 from pipeline.store.lock import DEFAULT_TIMEOUT, store_lock
@@ -93,6 +94,7 @@ class Project:
         """When an edition takes effect: as given, else as configured, else as the kind's
         naming implies (`2020`, `FY2025`, `RVU25D`, `..._Eff_10-01-2026...`)."""
         spec = self.spec(codeset)
+        effective_in_name(source_name)  # a file name's date is checked even when given wins
         if given is not None:
             return given
         configured = {e.version: e for e in spec.editions}
@@ -169,6 +171,11 @@ class Project:
             )
         return old_snap, new_snap
 
+    def is_consecutive(self, old: Snapshot, new: Snapshot) -> bool:
+        """Whether no stored edition lies between `old` and `new` (a cycle of the index)."""
+        versions = [s.manifest.version for s in self.store.snapshots(old.manifest.codeset)]
+        return versions.index(new.manifest.version) - versions.index(old.manifest.version) == 1
+
     def cycle(self, codeset: str, old: str | None = None, new: str | None = None) -> Analysis:
         """One cycle, analysed for the clinic, with the items of other code sets that took
         effect within it: exactly what `run` reports for it."""
@@ -219,7 +226,9 @@ class Project:
         return audit(self.watchlist, self.store, self.config, self.reference)
 
     def history(self, code: str, codeset: str | None = None) -> list[Timeline]:
-        """`code`'s timeline in every stored edition (of one code set, or all)."""
+        """`code`'s timeline in every stored edition (of one code set, or all); the code
+        is trimmed, and an ICD-10-CM code may carry its dot (`M54.50` finds `M5450`)."""
+        code = normalize_code(code)
         return self.histories([code], codeset).get(code, [])
 
     def histories(
@@ -243,6 +252,9 @@ class Project:
         with store_lock(self.store.root, lock_timeout):
             analysis = self.cycle(codeset, old, new)
             written = write_cycle(analysis, self.out_dir, markdown_limit)
+            audit = self.audit()
+            if audit is not None:  # the reports link it
+                written += write_audit(audit, self.out_dir)
             written += write_index(self.out_dir)
         return analysis, written
 

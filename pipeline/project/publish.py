@@ -15,18 +15,24 @@ from typing import Any
 
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.claims import Replay
+from pipeline.errors import LimitError
+from pipeline.impact.items import Item
+from pipeline.report import render
 from pipeline.report.render import (
     HTML_ROWS,
     MARKDOWN_LIMIT,
+    AuditSummary,
     CycleEntry,
     cycle_stem,
     index_json,
     render_audit,
     render_cycle,
+    render_glossary,
     render_histories,
     render_index,
 )
-from pipeline.report.sections import build_sections, full_lists
+from pipeline.report.sections import Section, build_sections, full_lists
 from pipeline.store.snapshots import TMP_PREFIX, write_atomically
 
 
@@ -41,17 +47,33 @@ def write_files(folder: Path, files: Mapping[str, str | bytes]) -> list[Path]:
 
 
 def write_cycle(
-    analysis: Analysis, out_dir: Path, markdown_limit: int = MARKDOWN_LIMIT
+    analysis: Analysis,
+    out_dir: Path,
+    markdown_limit: int = MARKDOWN_LIMIT,
+    claims: Replay | None = None,
 ) -> list[Path]:
     """A cycle's reports under `out_dir/<codeset>/`, with the full lists of capped sections
-    beside them; returns the files that changed."""
+    beside them; returns the files that changed. `claims`: the configured claims file
+    replayed under this cycle's edition (a section of the report)."""
     cs = analysis.changes
     stem = cycle_stem(cs.old.version, cs.new.version)
     sections = build_sections(cs, analysis.watched, HTML_ROWS, stem)
-    reports = render_cycle(analysis, markdown_limit, sections=sections)
+    shown: dict[str, Section] = {}
+    reports = render_cycle(analysis, markdown_limit, sections=sections, shown=shown, claims=claims)
     files: dict[str, str | bytes] = {f"{stem}.{ext}": text for ext, text in reports.items()}
-    files |= full_lists(cs, sections)
-    return write_files(out_dir / cs.codeset, files)
+    # Every full list either report links to: the Markdown may show fewer rows than the HTML.
+    linked = {k: v if v.files or k not in shown else shown[k] for k, v in sections.items()}
+    files |= full_lists(cs, linked)
+    folder = out_dir / cs.codeset
+    for name, data in files.items():
+        size = len(data.encode("utf-8") if isinstance(data, str) else data)
+        if size > render.MAX_REPORT_BYTES:
+            raise LimitError(
+                f"{folder / name}: would be {size:,} bytes, over the "
+                f"{render.MAX_REPORT_BYTES:,}-byte limit for one report file; this cycle's "
+                "reports were not written"
+            )
+    return write_files(folder, files)
 
 
 def write_index(out_dir: Path) -> list[Path]:
@@ -60,10 +82,10 @@ def write_index(out_dir: Path) -> list[Path]:
     histories = sorted(p.stem for p in (out_dir / "history").glob("*.html"))
     audit = _audit_counts(out_dir / "audit.json")
     rendered = {**render_index(entries, histories, audit), "json": index_json(entries)}
-    return write_files(
-        out_dir,
-        {("feed.xml" if ext == "xml" else f"index.{ext}"): text for ext, text in rendered.items()},
-    )
+    files = {("feed.xml" if ext == "xml" else f"index.{ext}"): t for ext, t in rendered.items()}
+    glossary = render_glossary(audit is not None)
+    files |= {f"glossary.{ext}": text for ext, text in glossary.items()}
+    return write_files(out_dir, files)
 
 
 def write_histories(
@@ -101,7 +123,12 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
                     old_date=date.fromisoformat(raw["from"]["effective_date"]),
                     new_date=date.fromisoformat(raw["to"]["effective_date"]),
                     counts=raw["counts"],
-                    severity=raw.get("impact", {}).get("counts", {}),
+                    severity=_action_counts(raw.get("impact", {})),
+                    items=tuple(
+                        _item(i)
+                        for i in raw.get("impact", {}).get("items", ())
+                        if i.get("severity") in ("critical", "warning")
+                    ),
                 )
             )
         except (OSError, ValueError, KeyError, TypeError):
@@ -111,9 +138,35 @@ def read_cycle_entries(out_dir: Path) -> list[CycleEntry]:
     )
 
 
-def _audit_counts(path: Path) -> dict[str, int] | None:
+def _item(raw: Mapping[str, Any]) -> Item:
+    """An impact item read back from a JSON report (its facts as JSON keeps them)."""
+    return Item(
+        severity=raw["severity"],
+        rule=raw["rule"],
+        codeset=raw["codeset"],
+        old_version=raw["from"],
+        new_version=raw["to"],
+        code=raw["code"],
+        label=raw.get("label"),
+        facts=raw.get("facts", {}),
+        advice=raw.get("advice"),
+        kind=raw.get("kind", "generic"),
+    )
+
+
+def _action_counts(impact: Mapping[str, Any]) -> dict[str, int]:
+    """The Action required counts of a JSON report (its own counts, for older reports)."""
+    if "action_required" in impact:
+        return dict(impact["action_required"])
+    counts = impact.get("counts", {})
+    return {s: counts[s] for s in ("critical", "warning") if s in counts}
+
+
+def _audit_counts(path: Path) -> AuditSummary | None:
     try:
-        counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["counts"]
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        counts: dict[str, int] = raw["counts"]
     except (OSError, ValueError, KeyError):
         return None
-    return counts
+    fallback = sum(n for kind, n in counts.items() if kind != "note")
+    return AuditSummary(counts=counts, to_correct=int(raw.get("to_correct", fallback)))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
+from pipeline.claims.cycle import cycle_replays
 from pipeline.diff.changeset import ChangeSet
 from pipeline.project.discover import Discovery, discover, has_feeds
 from pipeline.project.download import FetchResult, fetch
@@ -27,7 +28,7 @@ from pipeline.project.publish import (
     write_histories,
     write_index,
 )
-from pipeline.report.render import MARKDOWN_LIMIT
+from pipeline.report.render import MARKDOWN_LIMIT, cycle_stem
 from pipeline.spec import CodeSetSpec, Edition
 from pipeline.store.lock import DEFAULT_TIMEOUT, store_lock
 from pipeline.store.snapshots import Store
@@ -91,7 +92,9 @@ def run(
     with store_lock(project.store.root, lock_timeout):
         result.cleaned = project.store.remove_stale_temporaries()
         result.cleaned += remove_stale_report_temporaries(out_dir)
-        new_versions: dict[str, set[str]] = {}
+        # Editions a failed run (or `codeset ingest`) stored: their cycles are new to the gate
+        # until a run completes for them.
+        new_versions = {c: set(vs) for c, vs in project.store.unreported().items()}
         if feeds and has_feeds(project.config):
             say("reading the release feeds …")
             result.discovery = discover(project.config, project.store, now=now)
@@ -118,16 +121,27 @@ def run(
             if result.discovery is not None:
                 result.discovery.record(spec.id)
         configured = [cid for cid in project.config.codesets if cid in project.stored_codesets()]
+        pairs = {cid: consecutive(project.store.snapshots(cid)) for cid in configured}
+        # The claims check's hook: a configured claims file (`[claims] path = ...`) replayed
+        # under each code set's newest edition, a section of that cycle's report.
+        replays = cycle_replays(
+            project.config,
+            project.store,
+            [(cid, new.manifest.version) for cid in configured for _, new in pairs[cid]],
+        )
         for cid in configured:
-            for old, new in consecutive(project.store.snapshots(cid)):
+            for old, new in pairs[cid]:
                 say(f"{cid}: comparing {old.manifest.version} and {new.manifest.version} …")
                 analysis = project.cycle(cid, old.manifest.version, new.manifest.version)
                 result.analyses.append(analysis)
-                written = write_cycle(analysis, out_dir, markdown_limit)
+                stem = cycle_stem(old.manifest.version, new.manifest.version)
+                existed = (out_dir / cid / f"{stem}.json").exists()
+                claims = replays.get((cid, new.manifest.version))
+                written = write_cycle(analysis, out_dir, markdown_limit, claims)
                 result.written += written
                 if {old.manifest.version, new.manifest.version} & new_versions.get(cid, set()):
                     result.new_analyses.append(analysis)
-                elif written:
+                elif written and existed:
                     result.rerendered.append(analysis)
         result.audit = project.audit()
         if result.audit is not None:
@@ -137,6 +151,7 @@ def run(
             timelines = project.histories(labels)
             result.written += write_histories(timelines, labels, out_dir)
         result.written += write_index(out_dir)
+        project.store.reported()
     return result
 
 

@@ -144,37 +144,89 @@ def _check_data(data: Path, manifest: Manifest, found: _Findings) -> None:
 
 
 def _check_reports(out_dir: Path, found: _Findings) -> int:
+    """Every cycle report parses and matches the snapshots it names; the index names
+    reports that exist."""
     for leftover in sorted(out_dir.rglob(f"{TMP_PREFIX}*")):
         found.notices.append(f"{leftover}: left by an interrupted run; the next run removes it")
     index = out_dir / "index.json"
+    listed: set[Path] = set()
     if not index.is_file():
         found.problems.append(f"{index}: missing (run `codeset run` or `codeset report`)")
-        return 0
-    try:
-        cycles = json.loads(index.read_text(encoding="utf-8"))["cycles"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        found.problems.append(f"{index}: unreadable ({exc})")
-        return 0
-    for cycle in cycles:
-        for rel in cycle["reports"].values():
-            if not (out_dir / rel).is_file():
-                found.problems.append(f"{index}: names {rel}, which does not exist")
-        _check_cycle_sources(out_dir / cycle["reports"]["json"], found)
-    return len(cycles)
+    else:
+        try:
+            cycles = json.loads(index.read_text(encoding="utf-8"))["cycles"]
+            for cycle in cycles:
+                for rel in cycle["reports"].values():
+                    if not (out_dir / rel).is_file():
+                        found.problems.append(f"{index}: names {rel}, which does not exist")
+                    listed.add(out_dir / rel)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            found.problems.append(f"{index}: not a complete report index ({_short(exc)})")
+    stems = sorted(
+        {p.with_suffix("") for p in out_dir.glob("*/*_to_*.*") if p.suffix[1:] in _KINDS}
+    )
+    for stem in stems:
+        _check_cycle(stem, found, listed)
+    return len(stems)
 
 
-def _check_cycle_sources(report: Path, found: _Findings) -> None:
-    """A cycle report must have been made from the snapshots now stored."""
+#: The files of one cycle's reports, and how each one must end to be complete.
+_KINDS = {"json": "}", "html": "</html>", "md": ""}
+
+
+def _check_cycle(stem: Path, found: _Findings, listed: set[Path]) -> None:
+    """One cycle's three reports: each complete, and made from the snapshots now stored."""
+    report = stem.with_suffix(".json")
+    texts: dict[str, str] = {}
+    for ext in _KINDS:
+        path = stem.with_suffix(f".{ext}")
+        try:
+            texts[ext] = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if path not in listed:  # else the index check said so already
+                found.problems.append(f"{path}: missing (the other reports of the cycle exist)")
+        except (OSError, ValueError) as exc:
+            found.problems.append(f"{path}: unreadable ({_short(exc)})")
+    if "json" not in texts:
+        return
     try:
-        data = json.loads(report.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # reported above as missing, or unreadable JSON is reported here:
-    for side in ("from", "to"):
-        version = data[side]["version"]
-        manifest = found.manifests.get((data["codeset"], version))
+        data = json.loads(texts["json"])
+        codeset = data["codeset"]
+        sides = {
+            side: (data[side]["version"], data[side]["content_sha256"]) for side in ("from", "to")
+        }
+        sources = [data[side]["source"]["sha256"] for side in ("from", "to")]
+        if not isinstance(codeset, str) or not all(isinstance(s, str) for s in sources):
+            raise TypeError("codeset and source digests must be text")
+    except ValueError as exc:
+        found.problems.append(f"{report}: not valid JSON ({_short(exc)}): truncated or damaged")
+        return
+    except (KeyError, TypeError, AttributeError) as exc:
+        found.problems.append(f"{report}: not a complete cycle report (no {_short(exc)})")
+        return
+    for version, content in sides.values():
+        manifest = found.manifests.get((codeset, version))
         if manifest is None:
-            found.problems.append(f"{report}: edition {data['codeset']}/{version} is not stored")
-        elif manifest.content_sha256 != data[side]["content_sha256"]:
+            found.problems.append(f"{report}: edition {codeset}/{version} is not stored")
+        elif manifest.content_sha256 != content:
             found.problems.append(
-                f"{report}: made from other content than the stored {data['codeset']}/{version}"
+                f"{report}: made from other content than the stored {codeset}/{version}"
             )
+    html, md = texts.get("html"), texts.get("md")
+    if html is not None:
+        if not html.rstrip().endswith("</html>"):
+            found.problems.append(f"{stem.with_suffix('.html')}: truncated or empty (no </html>)")
+        elif not all(sha in html for sha in sources):
+            found.problems.append(
+                f"{stem.with_suffix('.html')}: does not name the source files of {report.name}"
+            )
+    if md is not None:
+        path = stem.with_suffix(".md")
+        if not md.startswith("# ") or not md.endswith("\n"):
+            found.problems.append(f"{path}: truncated or empty")
+        elif "_Cut at " not in md and not all(sha[:16] in md for sha in sources):
+            found.problems.append(f"{path}: does not name the source files of {report.name}")
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:120]

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.diff.changeset import ChangeSet, FieldChange, hashable
+from pipeline.report.escape import csv_cells
 
 RECORD_KINDS = ("added", "deleted", "reactivated", "interim", "purged")
 FIELD_KINDS = ("descriptors", "other")
@@ -65,7 +66,7 @@ def full_lists(cs: ChangeSet, sections: dict[str, Section]) -> dict[str, bytes]:
             continue
         frame = getattr(cs, name) if name in RECORD_KINDS else _field_frame(cs, name)
         csv_name, parquet_name = section.files
-        out[csv_name] = frame.write_csv().encode("utf-8")
+        out[csv_name] = csv_cells(frame).write_csv().encode("utf-8")
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="zstd", statistics=True)
         out[parquet_name] = buffer.getvalue()

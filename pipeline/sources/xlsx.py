@@ -8,6 +8,8 @@ empty: calamine gives no text for it.
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +17,73 @@ import fastexcel
 import polars as pl
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.sources.base import RawSource
+from pipeline.sources.base import MAX_COMPRESSION_RATIO, MAX_MEMBER_BYTES, RawSource
 from pipeline.sources.coerce import LINE
 from pipeline.sources.delimited import count_option, name_columns
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
+
+#: Most cells a sheet may declare (rows x columns of its extent). The largest real release
+#: sheet (HCPCS) has about 500,000; the spreadsheet format allows 17 billion, which the
+#: reader would try to allocate.
+MAX_CELLS = 50_000_000
+_DIMENSION = re.compile(
+    rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?"'
+)
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
+
+
+def check_workbook(raw: RawSource) -> None:
+    """Refuse an .xlsx whose sheets declare (or place a cell at) an extent past `MAX_CELLS`,
+    the way a zip bomb is refused: before the reader allocates for it."""
+    import io
+    import zipfile
+
+    if not raw.data.startswith(b"PK"):
+        return  # an .xls: calamine reads its cells as it finds them
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw.data))
+    except zipfile.BadZipFile:
+        return  # the reader says what is wrong with it
+    with archive:
+        for info in archive.infolist():
+            if not info.filename.startswith("xl/worksheets/") or info.is_dir():
+                continue
+            if info.file_size > MAX_MEMBER_BYTES or (
+                info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
+            ):
+                raise InputError(
+                    f"{raw.name}!{info.filename}",
+                    f"refusing to decompress {info.file_size:,} bytes from "
+                    f"{info.compress_size:,} (over the size or ratio cap: a zip bomb?)",
+                )
+            try:
+                xml = archive.read(info)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+                raise InputError(f"{raw.name}!{info.filename}", f"corrupt sheet ({exc})") from None
+            rows = columns = 0
+            declared = _DIMENSION.search(xml, 0, 65536)
+            if declared:
+                last = (declared[3] or declared[1], declared[4] or declared[2])
+                columns, rows = _column_number(last[0]), int(last[1])
+            for match in _CELL_REF.finditer(xml):
+                columns = max(columns, _column_number(match[1]))
+                rows = max(rows, int(match[2]))
+            if rows * columns > MAX_CELLS:
+                raise InputError(
+                    f"{raw.name}!{info.filename}",
+                    f"the sheet spans {rows:,} rows x {columns:,} columns "
+                    f"({rows * columns:,} cells), over the {MAX_CELLS:,}-cell limit",
+                )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + (char - ord("A") + 1)
+    return number
+
 
 #: How calamine writes a date cell; the time goes when it is midnight.
 MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
@@ -33,6 +96,7 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     until the header names them, so that messages can say "column C".
     """
     sheet, skip = _options(reader.options)
+    check_workbook(raw)
     try:
         book = fastexcel.read_excel(raw.data)
     except fastexcel.FastExcelError as exc:

@@ -35,6 +35,10 @@ from pipeline.store.snapshots import (
     file_digest,
 )
 
+#: The object-storage client libraries: an exception of theirs is the store's (unreachable,
+#: refused, misconfigured), never a bug of ours.
+_CLIENT_LIBRARIES = {"botocore", "aiobotocore", "aiohttp", "s3fs", "fsspec", "gcsfs", "adlfs"}
+
 
 def is_url(location: str | Path) -> bool:
     return "://" in str(location)
@@ -80,7 +84,11 @@ class RemoteStore(Store):
                 f"{self.url}: cannot open this store ({exc}); for s3:// install s3fs "
                 "(pip install 'codeset-pipeline[s3]')"
             ) from None
-        digest = hashlib.sha256(self.url.encode()).hexdigest()[:16]
+        # The cache, and the lock beside it, are keyed on the bucket and prefix, not on
+        # how the URL was spelt: `s3://b/p/` and `s3://b//p` are one store, one lock.
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        where = "/".join(p for p in str(self.base).split("/") if p)
+        digest = hashlib.sha256(f"{protocol}://{where}".encode()).hexdigest()[:16]
         super().__init__((cache or default_cache()) / digest)
 
     def __repr__(self) -> str:
@@ -147,6 +155,23 @@ class RemoteStore(Store):
         (folder / MANIFEST).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
         return folder
 
+    def location_of(self, name: str) -> str:
+        return f"{self.url}/{name}"
+
+    def _read_state(self, name: str) -> bytes | None:
+        key = self._key(name)
+        if not self._call(self.fs.exists, key):
+            return None
+        data: bytes = self._call(self.fs.cat_file, key)
+        return data
+
+    def _write_state(self, name: str, data: bytes | None) -> None:
+        key = self._key(name)
+        if data is not None:
+            self._call(self.fs.pipe_file, key, data)  # one PUT: whole or not at all
+        elif self._call(self.fs.exists, key):
+            self._call(self.fs.rm, key)
+
     def _check_free(self, codeset: str, version: str) -> None:
         """A data object without its manifest is a half-published snapshot: it does not
         exist, and is overwritten."""
@@ -210,3 +235,8 @@ class RemoteStore(Store):
             raise StoreError(f"{self.url}: access denied ({exc})") from None
         except OSError as exc:
             raise StoreError(f"{self.url}: {exc}") from None
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in _CLIENT_LIBRARIES:
+                raise
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise StoreError(f"{self.url}: cannot reach the store ({first})") from None

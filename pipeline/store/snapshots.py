@@ -15,13 +15,14 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline import __version__
-from pipeline.errors import StoreError
+from pipeline.errors import StoreError, environment_faults
 from pipeline.spec import check_name
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 DATA = "data.parquet"
 TMP_PREFIX = ".tmp-"
+#: Inside the store: editions stored whose cycles no completed run has reported.
+UNREPORTED = ".unreported.json"
 SCHEMA_VERSION = 1
 #: The layout whose data.parquet also holds the index columns (see `IndexInfo`).
 INDEXED_SCHEMA_VERSION = 2
@@ -151,16 +154,33 @@ class Snapshot:
     def data_path(self) -> Path:
         return self.path / DATA
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads of the data file inside the block fail as one `StoreError` naming it: a
+        truncated or damaged Parquet file (a full disk, a bad copy) is the store's fault."""
+        import polars as pl
+
+        try:
+            yield
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+            raise StoreError(
+                f"{self.data_path}: the snapshot's data cannot be read ({detail}); "
+                "`codeset verify` lists the damage: restore the file, or delete "
+                f"{self.path} and ingest the edition again"
+            ) from None
+
     def frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """The edition's data (all its columns, or those named), never the index."""
         import polars as pl
 
-        scan = pl.scan_parquet(self.data_path)
-        if columns is None and self.manifest.index is not None:
-            columns = [n for n, _ in self.manifest.data_columns]
-        if columns is not None:
-            scan = scan.select(columns)
-        return scan.collect()
+        with self.reading():
+            scan = pl.scan_parquet(self.data_path)
+            if columns is None and self.manifest.index is not None:
+                columns = [n for n, _ in self.manifest.data_columns]
+            if columns is not None:
+                scan = scan.select(columns)
+            return scan.collect()
 
     def packed_keys(self, packing: KeyPacking) -> pl.Series | None:
         """The stored packed keys, sorted, if this snapshot has them packed as `packing`."""
@@ -169,14 +189,16 @@ class Snapshot:
         index = self.manifest.index
         if index is None or not packing.ordered or index.key != packing.describe():
             return None
-        keys = pl.read_parquet(self.data_path, columns=[KEY_COLUMN])[KEY_COLUMN]
+        with self.reading():
+            keys = pl.read_parquet(self.data_path, columns=[KEY_COLUMN])[KEY_COLUMN]
         return keys.set_sorted() if keys.is_sorted() else keys.sort()
 
     def read(self) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """The data and, if the snapshot has one, its index: one read of the file."""
         import polars as pl
 
-        whole = pl.read_parquet(self.data_path)
+        with self.reading():
+            whole = pl.read_parquet(self.data_path)
         if self.manifest.index is None:
             return whole, None
         return whole.drop(INDEX_COLUMNS), whole.select(INDEX_COLUMNS)
@@ -236,6 +258,8 @@ class Store:
         #: Parsed manifests by path, kept while the file's size and mtime stay the same: a
         #: published snapshot never changes, so a run parses each manifest once.
         self._parsed: dict[Path, tuple[tuple[int, int], Manifest]] = {}
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root}: is a file, not a snapshot store (a directory)")
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -326,20 +350,100 @@ class Store:
                 f"{self.location(codeset, version)} to replace it"
             )
         self._check_free(codeset, version)
-        staging = self._staging(codeset, version)
+        # Recorded first, so that a run failing at any later point still leaves the
+        # edition's cycles new for the gate; taken back if nothing gets stored.
+        before = self.unreported()
+        self.mark_unreported(codeset, version)
         try:
-            manifest = _write_snapshot(
-                staging, codeset, version, effective, frame, key, source, keys
-            )
-            path = self._publish(staging, codeset, version)
+            return self._put(codeset, version, effective, frame, key, source, keys)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            self.restore_unreported(before)
             raise
+
+    def _put(
+        self,
+        codeset: str,
+        version: str,
+        effective: date,
+        frame: pl.DataFrame,
+        key: Sequence[str],
+        source: SourceInfo,
+        keys: PackedKeys | None,
+    ) -> PutResult:
+        with environment_faults(self._dir(codeset, version), "store the snapshot"):
+            staging = self._staging(codeset, version)
+            try:
+                manifest = _write_snapshot(
+                    staging, codeset, version, effective, frame, key, source, keys
+                )
+                path = self._publish(staging, codeset, version)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
         return PutResult("stored", Snapshot(manifest=manifest, path=path))
 
     def location(self, codeset: str, version: str) -> str:
         """Where a snapshot lives, for messages."""
         return str(self._dir(codeset, version))
+
+    # --- editions stored whose cycles no run has reported yet ------------------------------
+    # A run that stores an edition and then fails (another code set's file is bad) has
+    # produced cycles nobody saw, and that `--fail-on` never gated. They stay "new" for the
+    # gate, in this file inside the store, until a run completes.
+
+    def unreported(self) -> dict[str, set[str]]:
+        """Versions per code set stored since the last complete run."""
+        raw = self._read_state(UNREPORTED)
+        if raw is None:
+            return {}
+        try:
+            data = json.loads(raw)
+            return {str(c): {str(v) for v in vs} for c, vs in data["unreported"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreError(
+                f"{self.location_of(UNREPORTED)}: unreadable ({exc}); delete it to treat "
+                "every stored edition as reported"
+            ) from None
+
+    def mark_unreported(self, codeset: str, version: str) -> None:
+        """Record, before storing it, that `codeset/version`'s cycles are not reported yet."""
+        state = self.unreported()
+        if version in state.get(codeset, set()):
+            return
+        state.setdefault(codeset, set()).add(version)
+        payload = {"unreported": {c: sorted(vs) for c, vs in sorted(state.items())}}
+        self._write_state(UNREPORTED, (json.dumps(payload, indent=2) + "\n").encode())
+
+    def restore_unreported(self, state: dict[str, set[str]]) -> None:
+        """Put back an earlier state (an ingest that stored nothing), as best it can."""
+        payload = {"unreported": {c: sorted(vs) for c, vs in sorted(state.items()) if vs}}
+        with suppress(Exception):
+            self._write_state(
+                UNREPORTED,
+                (json.dumps(payload, indent=2) + "\n").encode() if payload["unreported"] else None,
+            )
+
+    def reported(self) -> None:
+        """A run completed: every stored edition's cycles are reported."""
+        self._write_state(UNREPORTED, None)
+
+    def location_of(self, name: str) -> str:
+        return str(self.root / name)
+
+    def _read_state(self, name: str) -> bytes | None:
+        path = self.root / name
+        with environment_faults(path, "read"):
+            return path.read_bytes() if path.is_file() else None
+
+    def _write_state(self, name: str, data: bytes | None) -> None:
+        path = self.root / name
+        if data is not None:
+            write_atomically(path, data)
+            return
+        with environment_faults(path, "remove"):
+            if path.exists():
+                path.unlink()
+                _fsync_dir(path.parent)
 
     def _check_free(self, codeset: str, version: str) -> None:
         final = self._dir(codeset, version)
@@ -456,20 +560,21 @@ def write_atomically(path: Path, data: bytes) -> bool:
 
     Returns whether the file was written.
     """
-    if path.is_file() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with environment_faults(path, "write"):
+        if path.is_file() and path.read_bytes() == data:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{os.getpid()}")
+        try:
+            with tmp.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
     return True
 
 

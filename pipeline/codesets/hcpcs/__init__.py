@@ -34,6 +34,7 @@ class Hcpcs(Kind):
             cs,
             new.frame(["code", "action_code", "action_effective_date", "add_date"]),
             old.frame(["code", "action_effective_date"]),
+            columns=[n for n, _ in new.manifest.columns],
         )
 
 
@@ -46,7 +47,7 @@ KIND = Hcpcs(
         publisher="Centers for Medicare & Medicaid Services (CMS)",
         key=("code",),
         reader=ReaderSpec(format="auto"),
-        formats=("hcpcs-anweb", "hcpcs-xlsx"),
+        formats=("hcpcs-anweb", "hcpcs-xlsx", "hcpcs-anweb-csv"),
         descriptors=("long_description", "short_description"),
         # The action code and its date describe the edition's maintenance, not the code.
         ignore=("action_code", "action_effective_date"),
@@ -60,6 +61,11 @@ KIND = Hcpcs(
         ),
         Format(
             "hcpcs-xlsx", "pipeline.codesets.hcpcs.xlsx:read", "pipeline.codesets.hcpcs.xlsx:sniff"
+        ),
+        Format(
+            "hcpcs-anweb-csv",
+            "pipeline.codesets.hcpcs.anweb_csv:read",
+            "pipeline.codesets.hcpcs.anweb_csv:sniff",
         ),
     ),
 )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipeline.errors import InputError
-from pipeline.sources.base import RawSource, decode_text
+from pipeline.sources.base import RawSource, check_complete, decode_text
 from pipeline.sources.coerce import LINE, parse_date, refuse_first
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ def read(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         long=pl.col("text").str.slice(11, 80).str.strip_chars(),
     )
     check_continuations(records, raw.name)
+    check_complete(raw)  # every record fits its layout, and yet the last may be cut
     heads = pl.col("text").str.pad_end(WIDTH)
     return assemble(
         records.with_columns(heads),
@@ -118,7 +119,9 @@ def assemble(records: pl.DataFrame, fields: dict[str, pl.Expr], file: str) -> pl
     """One row per code from checked records (`rid`, `code`, `group`, `long` and whatever
     `fields` reads): the long description joined, fields normalised, dates parsed.
 
-    Shared by the text and the spreadsheet readers, so both give the same snapshot.
+    Shared by the text and the spreadsheet readers, so both give the same snapshot, and by
+    the readers of column subsets (`fields` names some of `DETAIL`), which then give the
+    same columns minus those they lack.
     """
     long = records.group_by("group", maintain_order=True).agg(
         pl.col("long").str.join(" ").str.replace_all(r"\s+", " ").alias("long_description")
@@ -134,8 +137,16 @@ def assemble(records: pl.DataFrame, fields: dict[str, pl.Expr], file: str) -> pl
         *(expr.alias(name) for name, expr in fields.items()),
     )
     frame = frame.join(long, on="group", how="left", validate="1:1").drop("group")
-    frame = _realign_asc_date(frame)
+    if {"asc_group", "asc_effective_date"} <= set(fields):
+        frame = _realign_asc_date(frame)
     frame = frame.with_columns(pl.col("short_description").str.replace_all(r"\s+", " "))
+    if "anesthesia_base_units" in fields:
+        frame = _whole_units(frame, file)
+    frame = _parse_dates(frame, file)
+    return frame.select(LINE, *(c for c in COLUMNS if c in frame.columns))
+
+
+def _whole_units(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     units = pl.col("anesthesia_base_units")
     refuse_first(
         frame.filter(units.is_not_null() & (units != "") & ~units.str.contains(r"^[0-9]+$")),
@@ -143,9 +154,7 @@ def assemble(records: pl.DataFrame, fields: dict[str, pl.Expr], file: str) -> pl
         lambda row: f"anesthesia base units {row['anesthesia_base_units']!r} is not a whole number",
         column="anesthesia_base_units",
     )
-    frame = frame.with_columns(units.replace("", None).cast(pl.Int64))
-    frame = _parse_dates(frame, file)
-    return frame.select(LINE, *COLUMNS)
+    return frame.with_columns(units.replace("", None).cast(pl.Int64))
 
 
 def _check_records(records: pl.DataFrame, file: str) -> None:
@@ -229,7 +238,7 @@ def _realign_asc_date(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parse_dates(frame: pl.DataFrame, file: str) -> pl.DataFrame:
-    for name in DATES:
+    for name in (d for d in DATES if d in frame.columns):
         value = pl.col(name).replace("", None)
         parsed = frame.select(value.alias("raw"), parse_date(value, "%Y%m%d").alias(name), LINE)
         refuse_first(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -39,7 +39,7 @@ RETENTION_YEARS = 4
 #: Rules under which our kind and CMS's action agree.
 AGREEING = frozenset(
     {"no-change", "added", "added-earlier-quarter", "discontinued", "interim", "reactivated"}
-    | {"purged", *(f"coded-{action}" for action in CHANGE_ACTIONS)}
+    | {"purged", "discontinuation-scheduled", *(f"coded-{action}" for action in CHANGE_ACTIONS)}
 )
 #: rule id -> the reason, in words. Worked out from the 2017-2020 files.
 REASONS: dict[str, str] = {
@@ -79,6 +79,10 @@ REASONS: dict[str, str] = {
     "(missing from the previous file): not a change of this edition (N)",
     "admin-uncoded": "administrative data changed without maintenance: CMS kept N and the "
     "same action effective date",
+    "discontinuation-scheduled": "termination date set after this edition's effective date: "
+    "CMS codes the discontinuation (D) now, the code stays active until then",
+    "not-in-file": "CMS codes a change of coverage (F), payment (P) or service data (T), "
+    "fields this edition's file does not carry (a column subset): it cannot be seen here",
     "unexplained": "no rule explains this combination",
 }
 
@@ -149,17 +153,24 @@ class _Cycle:
     new_effective: date
     new_codes: frozenset[str]
     descriptors: tuple[str, ...]
+    #: The columns the editions carry (None: every ANWEB field).
+    columns: frozenset[str] | None = None
 
 
 def reconcile(
-    cs: ChangeSet, new_actions: pl.DataFrame, old_actions: pl.DataFrame | None = None
+    cs: ChangeSet,
+    new_actions: pl.DataFrame,
+    old_actions: pl.DataFrame | None = None,
+    columns: Collection[str] | None = None,
 ) -> Reconciliation:
     """Compare every code's change kind with CMS's ACTION CD in the new edition.
 
     `new_actions`: the new edition's `code`, `action_code`, `action_effective_date`,
     `add_date`. `old_actions`: the previous edition's `code`, `action_effective_date`;
     without it, the rules that need to see CMS move a code's action date cannot apply,
-    and the codes they would explain come out unexplained.
+    and the codes they would explain come out unexplained. `columns`: the fields the
+    editions carry, when they are a subset of ANWEB's (the quarterly tables): a change CMS
+    codes in a field left out is then explained as such rather than unexplained.
     """
     if cs.key != ("code",):
         raise PipelineError(f"{cs.codeset}: reconciling needs the key ('code',), not {cs.key}")
@@ -190,6 +201,7 @@ def reconcile(
         new_eff,
         frozenset(codes.filter("in_new")["code"]),
         cs.descriptors,
+        None if columns is None else frozenset(columns),
     )
     records = {r["code"]: r for r in cs.records("changed")}
     findings = []
@@ -298,7 +310,23 @@ def _unchanged(row: Row, cycle: _Cycle) -> Explained | None:
     add = row["add_date"]
     if row["action"] == "A" and add is not None and add > cycle.old_effective:
         return "addition-restated", f"add date {add}, previous edition {cycle.old_effective}"
-    return None
+    return _not_in_file(row, cycle)
+
+
+#: The fields behind each action that a column subset may leave out.
+_HIDDEN = {"F": COVERAGE, "P": PAYMENT, "T": SERVICE}
+
+
+def _not_carried(fields: set[str], cycle: _Cycle) -> bool:
+    return cycle.columns is not None and not fields & cycle.columns
+
+
+def _not_in_file(row: Row, cycle: _Cycle) -> Explained | None:
+    action = row["action"] or ""
+    if action not in _HIDDEN or not _not_carried(_HIDDEN[action], cycle):
+        return None
+    seen = f"; seen: {_changes(row)}" if row["fields"] else ""
+    return "not-in-file", f"action {action} effective {_show(row['aed'])}{seen}"
 
 
 def _deleted(row: Row, cycle: _Cycle) -> Explained | None:
@@ -319,6 +347,8 @@ def _changed(row: Row, cycle: _Cycle) -> Explained | None:
     listed = f"fields: {', '.join(fields)}"
     if action in _CODED and _CODED[action](names):
         return f"coded-{action}", listed
+    if action == "B" and "long_description" in names and _not_carried(COVERAGE, cycle):
+        return "coded-B", f"{listed} (the coverage data is not in this file)"
     added = fields.get("add_date")
     if action == "A" and added is not None and added.new > added.old:
         short = fields.get("short_description")
@@ -326,8 +356,11 @@ def _changed(row: Row, cycle: _Cycle) -> Explained | None:
         return "code-reused", f"add date {added.old} -> {added.new}{what}"
     if action == "A" and added is None:
         return _unchanged(row, cycle)
+    end = fields.get("termination_date")
+    if action == "D" and end is not None and end.new and end.new > cycle.new_effective:
+        return "discontinuation-scheduled", f"termination date {end.old} -> {end.new}"
     if action != "N":
-        return None
+        return _not_in_file(row, cycle)
     old_aed, aed = row["old_aed"], row["aed"]
     if old_aed is not None and aed is not None and aed < old_aed:
         return "reverted", f"action effective date {old_aed} -> {aed}; {listed}"

@@ -106,6 +106,9 @@ def _load(raw: RawSource, rows: int | None = None) -> pl.DataFrame:
     """Every cell of the first sheet as text, no header (the header row is found by content)."""
     import fastexcel
 
+    from pipeline.sources.xlsx import check_workbook
+
+    check_workbook(raw)
     try:
         book = fastexcel.read_excel(raw.data)
         sheet = book.load_sheet(0, header_row=None, dtypes="string", n_rows=rows)

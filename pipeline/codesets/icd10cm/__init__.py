@@ -1,4 +1,5 @@
-"""ICD-10-CM diagnosis codes (CDC/CMS): the order file and the tabular XML.
+"""ICD-10-CM diagnosis codes (CDC/CMS): the order file, the tabular XML and the
+code-descriptions file.
 
 Billable codes only, as CDC's addenda count them; codes are stored without the dot.
 The fiscal year starts in October: `FY2025` takes effect on 2024-10-01.
@@ -12,7 +13,7 @@ from datetime import date
 from typing import ClassVar
 
 from pipeline.codesets.icd10cm.feed import FEED
-from pipeline.codesets.kind import Format, Kind
+from pipeline.codesets.kind import Format, Kind, label_date
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
 
@@ -25,7 +26,7 @@ class Icd10cm(Kind):
 
     def infer_effective(self, version: str, source_name: str = "") -> date | None:
         if match := re.fullmatch(r"FY(\d{4})", version.upper()):
-            return date(int(match[1]) - 1, 10, 1)
+            return label_date(int(match[1]) - 1, 10, 1, version)
         return super().infer_effective(version, source_name)
 
 
@@ -38,7 +39,7 @@ KIND = Icd10cm(
         publisher="CDC National Center for Health Statistics / CMS",
         key=("code",),
         reader=ReaderSpec(format="auto"),
-        formats=("icd10cm-order", "icd10cm-xml"),
+        formats=("icd10cm-order", "icd10cm-xml", "icd10cm-codes"),
         descriptors=("long_title", "short_title"),
     ),
     formats=(
@@ -52,6 +53,12 @@ KIND = Icd10cm(
             "icd10cm-xml",
             "pipeline.codesets.icd10cm.xml:read",
             "pipeline.codesets.icd10cm.xml:sniff",
+            frozenset({"headers"}),
+        ),
+        Format(
+            "icd10cm-codes",
+            "pipeline.codesets.icd10cm.codes:read",
+            "pipeline.codesets.icd10cm.codes:sniff",
             frozenset({"headers"}),
         ),
     ),

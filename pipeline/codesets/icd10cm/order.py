@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.sources.base import RawSource, decode_text
+from pipeline.sources.base import RawSource, check_complete, decode_text
 from pipeline.sources.coerce import LINE, refuse_first
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def read_order(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     if lines.height == 0:
         raise InputError(raw.name, "no ICD-10-CM codes found (empty file?)")
     _check_layout(lines, raw.name)
+    check_complete(raw)  # every line fits the layout, and yet the last title may be cut
     text_col = pl.col("text")
     frame = lines.select(
         LINE,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, NoReturn
 import polars as pl
 
 from pipeline.errors import InputError
-from pipeline.sources.base import RawSource, decode_text
-from pipeline.sources.coerce import LINE, Checks, check_values, parse_date
+from pipeline.sources.base import RawSource, check_line_lengths, decode_text
+from pipeline.sources.coerce import LINE, Checks, check_values, parse_date, refuse_first
 
 if TYPE_CHECKING:
     from pipeline.spec import ReaderSpec
@@ -54,6 +54,7 @@ _DATA_CELL = re.compile(rb"(?:^|\t)(?:[0-9]{8}|[019])(?:\t|\r?$)")
 
 def read_ptp(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
     """Read a PTP edit table into one row per (column 1, column 2) pair."""
+    check_line_lengths(raw)
     data = _utf8(raw, reader.encoding)
     start, skipped = _data_start(data, raw.name)
     stop = len(data)
@@ -182,6 +183,16 @@ def _typed(frame: pl.DataFrame, file: str) -> pl.DataFrame:
         ),
     }
     check_values(frame, checks, file)
+    early = frame.filter(pl.col("_deletion") < pl.col("_effective"))
+    refuse_first(
+        early,
+        file,
+        lambda row: (
+            f"deletion date {row['deletion_date']} is before the edit's effective "
+            f"date {row['effective_date']} ({early.height} such edit(s))"
+        ),
+        column="deletion_date",
+    )
     return frame.select(
         LINE,
         "column1",

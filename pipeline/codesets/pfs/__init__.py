@@ -8,9 +8,11 @@ column is never stored: CPT descriptors are the AMA's.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.codesets.kind import Format, Kind
 from pipeline.codesets.pfs.feed import FEED
@@ -40,12 +42,21 @@ class FeeSchedule(Kind):
         return super().infer_effective(version, source_name)
 
     def payment(self, old: Snapshot, new: Snapshot, watchlist: Watchlist) -> PaymentTable | None:
-        from pipeline.codesets.pfs.payment import COLUMNS, payment_table
+        from pipeline.codesets.pfs.payment import COLUMNS, REQUIRED, payment_table
 
         names = {n for n, _ in new.manifest.columns} & {n for n, _ in old.manifest.columns}
-        if not watchlist or not set(COLUMNS) <= names:
+        if not watchlist or not set(REQUIRED) <= names:
             return None
-        return payment_table(old.frame(list(COLUMNS)), new.frame(list(COLUMNS)), watchlist)
+        wanted = [c for c in COLUMNS if c in names]
+        return payment_table(old.frame(wanted), new.frame(wanted), watchlist)
+
+    def unit_payment(self, record: Mapping[str, Any]) -> tuple[Decimal, Decimal] | None:
+        from pipeline.codesets.pfs.payment import REQUIRED, amounts
+
+        if not set(REQUIRED) - {"hcpcs", "modifier"} <= record.keys():
+            return None
+        paid = amounts(dict(record))
+        return None if paid is None else (paid.non_facility, paid.facility)
 
     def assess(self, finder: Finder, payment: PaymentTable | None) -> None:
         from pipeline.codesets.pfs.rules import payment as payment_rules

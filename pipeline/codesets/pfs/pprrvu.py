@@ -33,7 +33,7 @@ import polars as pl
 
 from pipeline.codesets.pfs.vocabulary import STATUS_CODES
 from pipeline.errors import InputError
-from pipeline.sources.base import RawSource, decode_text
+from pipeline.sources.base import RawSource, check_complete, decode_text
 from pipeline.sources.coerce import LINE, refuse_first
 
 if TYPE_CHECKING:
@@ -130,7 +130,9 @@ def read_csv(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         raise InputError(raw.name, f"malformed CSV ({exc})") from None
     if frame.height != body.height:
         raise InputError(raw.name, "records do not match lines (a quoted line break?)")
-    return _finish(frame.with_columns(body[LINE]), raw.name)
+    frame = _finish(frame.with_columns(body[LINE]), raw.name)
+    check_complete(raw)  # every record fits its layout, and yet the last may be cut
+    return frame
 
 
 def _check_csv_header(text: str, file: str, line: int) -> None:
@@ -184,7 +186,9 @@ def read_txt(raw: RawSource, reader: ReaderSpec) -> pl.DataFrame:
         *(pl.col("text").str.slice(s - 1, e - s + 1).alias(name) for name, _, s, e, _ in _FIELDS),
         LINE,
     )
-    return _finish(frame, raw.name)
+    frame = _finish(frame, raw.name)
+    check_complete(raw)  # every record fits its layout, and yet the last may be cut
+    return frame
 
 
 def _lines(text: str) -> pl.DataFrame:
@@ -214,7 +218,11 @@ def _finish(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     ok = pl.col("status_code").is_in(list(STATUS_CODES))
     _check(frame, "status_code", ok, file, f"a status code ({codes})")
     for column, scale in DECIMALS.items():
-        number = rf"^-?(?:[0-9]+(?:\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$"
+        # The layout's pictures (999.99, .99, 999.9999) have no sign: a negative value is
+        # a damaged file, not a payment rule.
+        unsigned = ~pl.col(column).str.starts_with("-")
+        _check(frame, column, unsigned, file, "an unsigned number (the layout has no sign)")
+        number = rf"^(?:[0-9]+(?:\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$"
         ok = pl.col(column).is_not_null() & pl.col(column).str.contains(number)
         _check(frame, column, ok, file, f"a number with at most {scale} decimals")
     frame = frame.with_columns(
