@@ -133,3 +133,8 @@ def _errno_text(number: int) -> str:
 class LimitError(PipelineError):
     """Something past one of the stated limits (README, "Limits"): a report that would be
     larger than any real cycle's, a download slower than any real server."""
+
+
+class FeedError(PipelineError):
+    """A publisher's listing page that no longer shows what its release feed looks for,
+    or a file it links that is not a release file."""

@@ -65,6 +65,26 @@ class Edition:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    """`[codesets.X.feed]`: find new editions on the publisher's listing page.
+
+    `kind` names whose listing page and file names to follow (default: the code set's
+    own kind: `hcpcs`, `icd10cm`, `pfs`, `ncci`, `mue`). Empty `pages`
+    means the kind's own (the publisher's page). Editions effective before `since`, or
+    listed in `skip`, are left alone; `sha256` pins an edition's file. `timeout` bounds
+    each request, `deadline` the whole check of this code set.
+    """
+
+    kind: str | None = None
+    pages: tuple[str, ...] = ()
+    since: date | None = None
+    skip: tuple[str, ...] = ()
+    sha256: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 30.0
+    deadline: float = 900.0
+
+
+@dataclass(frozen=True)
 class CodeSetSpec:
     """Everything the pipeline needs to know about one code set."""
 
@@ -86,6 +106,8 @@ class CodeSetSpec:
     #: The code-set kind (`pipeline.codesets.<kind>`) whose readers, vocabulary and rules
     #: apply: `hcpcs`, `icd10cm`, `pfs`, `ncci`, `mue`, or `generic`.
     kind: str = "generic"
+    #: The release feed, when the configuration asks for one (`[codesets.X.feed]`).
+    feed: FeedSettings | None = None
 
     def compared_columns(self, columns: Sequence[str]) -> list[str]:
         """Columns whose differences count as changes: `compare`, or all non-key minus `ignore`."""

@@ -25,6 +25,8 @@ from pipeline.cli.terminal import (
     claims_text,
     clean,
     counts_line,
+    discovery_lines,
+    found_line,
     is_terminal,
     table,
     timeline_text,
@@ -347,6 +349,12 @@ def report(
     help="Also write what this run brought as Markdown to this file (appended: give "
     "$GITHUB_STEP_SUMMARY): the new editions and cycles only, or 'no new edition'.",
 )
+@click.option(
+    "--no-feed",
+    "no_feed",
+    is_flag=True,
+    help="Do not read the release feeds: ingest only the configured editions (offline).",
+)
 @watchlist_option
 @markdown_limit_option
 @lock_timeout_option
@@ -356,14 +364,17 @@ def run(
     allow_mass_change: bool,
     fail_on: Severity | None,
     summary_path: Path | None,
+    no_feed: bool,
     watchlist_path: Path | None,
     markdown_limit: int,
     lock_timeout: float,
 ) -> None:
-    """Ingest every configured edition, diff consecutive editions, write all reports.
+    """Ingest every configured edition and what the release feeds found, diff consecutive
+    editions, write all reports.
 
     Exit codes: 0 done (nothing at the --fail-on level); 1 a new cycle has an item at
-    the --fail-on level; 2 error."""
+    the --fail-on level; 2 error (including a feed's listing page on which no release
+    link matches any more)."""
     from pipeline.project.run import run as do_run
 
     started = time.monotonic()
@@ -378,7 +389,14 @@ def run(
         progress=progress,
         status=progress.note,
         markdown_limit=markdown_limit,
+        feeds=not no_feed,
     )
+    if result.discovery is not None:
+        news, quiet = discovery_lines(result.discovery)
+        for line in news:
+            obj.say(line, 0)
+        for line in quiet:
+            obj.say(line)
     for outcome in result.ingested:
         obj.say(outcome.message, 2 if outcome.status == "unchanged" else 1)
     for fetched in result.fetched:
@@ -408,13 +426,22 @@ def run(
 
         from pipeline.report.render import render_summary
 
+        feeds = {c.codeset: c for c in result.discovery.checks} if result.discovery else {}
         checked = [
             f"{cid} ({len(spec.editions)} editions)"
+            if cid not in feeds
+            else f"{cid} (release feed: {', '.join(feeds[cid].pages)})"
             for cid, spec in project.config.codesets.items()
         ]
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        found = result.discovery.news if result.discovery is not None else []
+        origins = {f"{f.codeset} {f.label}": f.release.url for f in found if f.label}
         text = render_summary(
-            result.new_analyses, [r.snapshot.manifest for r in result.stored], checked, now
+            result.new_analyses,
+            [r.snapshot.manifest for r in result.stored],
+            checked,
+            now,
+            origins=origins,
         )
         with summary_path.open("a", encoding="utf-8") as out:
             out.write(text)
@@ -430,6 +457,41 @@ def run(
                 err=True,
             )
             sys.exit(EXIT_FAIL_ON)
+
+
+@cli.command()
+@click.argument("codeset", required=False)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def discover(obj: Context, codeset: str | None, fmt: str) -> None:
+    """List the editions the release feeds find that are not stored yet (of one CODESET
+    with a feed, or all), without storing anything.
+
+    New files are downloaded into the store's download cache to be checked (sha256, a
+    re-issue's records); no snapshot, lock or report is written. Exit 0, or 2 on an
+    error, such as a listing page on which no release link matches any more."""
+    from pipeline.project.discover import discover as do_discover
+    from pipeline.project.discover import has_feeds
+
+    project = obj.project()
+    if not has_feeds(project.config):
+        raise PipelineError(
+            f"{obj.config_path or 'codesets.toml'}: no code set has a release feed "
+            "(add [codesets.<id>.feed])"
+        )
+    found = do_discover(project.config, project.store, only=codeset)
+    if fmt == "json":
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+        return
+    news, quiet = discovery_lines(found)
+    for line in news + quiet:
+        click.echo(line)
+    for check in found.checks:
+        for item in check.found:
+            if not item.is_news and item.status != "parts":
+                obj.say(found_line(item), 2)
 
 
 @cli.command()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pipeline.analysis.history import Timeline
     from pipeline.claims import ClaimsCheck, Replay
     from pipeline.diff.changeset import ChangeSet
+    from pipeline.project.discover import Discovery, Found
 
 
 def is_terminal(stream: IO[str]) -> bool:
@@ -154,6 +155,56 @@ def claims_text(check: ClaimsCheck, replay: Replay | None, tty: bool) -> str:
         header = ("rule", "would_fail", "dollars", "would_pass", "dollars", "other")
         parts.append(table(header, deltas, tty))
     return "\n".join(parts)
+
+
+def found_line(found: Found) -> str:
+    """One edition a release feed listed, as the run's output and the job log say it."""
+    rel = found.release
+    what = f"{found.codeset} {rel.version}"
+    sha = found.file.sha256 if found.file else ""
+    if found.status == "new":
+        return f"new: {what} from {rel.url}, sha256 {sha}"
+    if found.status in ("reissue", "repost"):
+        old = found.replaces
+        was = (
+            f"replaces sha256 {old.sha256} from {old.url} (first seen {old.first_seen})"
+            if old
+            else ""
+        )
+        tail = (
+            f"stored as {found.label}"
+            if found.status == "reissue"
+            else "same records as the stored issue, nothing to store"
+        )
+        return f"re-issue: {what} from {rel.url}, sha256 {sha}, {was}; {tail}"
+    if found.status == "parts":
+        return (
+            f"found: {what} in {len(rel.urls)} files ({', '.join(rel.urls)}): not ingested, "
+            "an edition published in several files is ingested by hand"
+        )
+    reason = {
+        "known": "already stored from this file",
+        "configured": "configured by hand",
+        "stored": "already stored",
+        "skipped": "skipped by the configuration",
+    }[found.status]
+    return f"listed: {what} (effective {rel.effective.isoformat()}): {reason}"
+
+
+def discovery_lines(discovery: Discovery) -> tuple[list[str], list[str]]:
+    """(news lines, quiet lines): what each feed found, then each feed that found nothing."""
+    news = [found_line(f) for f in discovery.news]
+    news += [found_line(f) for c in discovery.checks for f in c.found if f.status == "parts"]
+    quiet = []
+    for check in discovery.checks:
+        if not any(f.is_news for f in check.found):
+            latest = check.latest
+            newest = f" (newest listed: {latest.release.version})" if latest else ""
+            quiet.append(
+                f"{check.codeset}: no new edition on {', '.join(check.pages)}{newest}, "
+                f"checked {discovery.checked_at}"
+            )
+    return news, quiet
 
 
 def _cut(text: str, width: int) -> str:

@@ -3,7 +3,8 @@
 Each kind lives in its own package under `pipeline/codesets/` and exposes one
 `KIND` object: its built-in code set, its file formats, its vocabulary (status
 codes and what they mean), how it is verified against the publisher's own change
-marks, its payment rules and its impact rules. A configured code set declares its
+marks, its payment rules, its impact rules and where the publisher lists its
+editions (its release feed). A configured code set declares its
 kind; nothing elsewhere is chosen by a code set's id or by a column's name.
 """
 
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.errors import ConfigError, InputError
+from pipeline.sources.feed import FeedKind
 from pipeline.spec import CodeSetSpec
 
 if TYPE_CHECKING:
@@ -66,6 +68,8 @@ class Kind:
     diagnosis: bool = False
     #: Codes of this kind are pairs (NCCI): the audit has no single code to check.
     paired: bool = False
+    #: Where the publisher lists this kind's editions (`[codesets.X.feed]`), if known.
+    feed: FeedKind | None = None
 
     def catalogue_columns(self, spec: CodeSetSpec) -> dict[str, str] | None:
         """Role -> column for the watchlist audit; None when the kind has no single code."""

@@ -18,6 +18,9 @@ from pipeline.spec import (
     Edition as Edition,
 )
 from pipeline.spec import (
+    FeedSettings as FeedSettings,
+)
+from pipeline.spec import (
     GuardLimits as GuardLimits,
 )
 from pipeline.spec import (

@@ -20,7 +20,14 @@ from pipeline.codesets import builtin, kinds, reader_options
 from pipeline.errors import ConfigError, InputError
 from pipeline.impact.severity import RULES, SEVERITIES, SeverityRules
 from pipeline.sources.base import read_file
-from pipeline.spec import CodeSetSpec, Edition, GuardLimits, ReaderSpec, check_name
+from pipeline.spec import (
+    CodeSetSpec,
+    Edition,
+    FeedSettings,
+    GuardLimits,
+    ReaderSpec,
+    check_name,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ _CODESET_KEYS = {
     "editions",
     "guard",
     "display",
+    "feed",
 }
 _REQUIRED_CODESET_KEYS = ("title", "publisher", "key", "reader")
 _EDITION_KEYS = {"version", "effective", "source", "note", "sha256"}
@@ -194,6 +202,8 @@ def _parse_codeset(cid: str, body: Any, base: Path, where: str) -> CodeSetSpec:
         fields["termination"] = _str(body["termination"], f"{where}.termination")
     if "guard" in body:
         fields["guard"] = _parse_guard(body["guard"], f"{where}.guard")
+    if "feed" in body:
+        fields["feed"] = _parse_feed(body["feed"], f"{where}.feed")
     editions = tuple(
         _parse_edition(e, base, f"{where}.editions[{i}]")
         for i, e in enumerate(body.get("editions", []))
@@ -221,6 +231,50 @@ def _parse_guard(body: Any, where: str) -> GuardLimits:
             raise ConfigError(f"{where}.{name}: expected a fraction from 0 to 1, got {value!r}")
         limits[name] = float(value)
     return GuardLimits(**limits)
+
+
+def _parse_feed(body: Any, where: str) -> FeedSettings:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: must be a table, e.g. [codesets.hcpcs.feed]")
+    allowed = {"kind", "pages", "since", "skip", "sha256", "timeout", "deadline"}
+    _no_unknown(body, allowed, where)
+    pages = tuple(_strings(body.get("pages", []), f"{where}.pages", "listing-page URLs"))
+    for page in pages:
+        if not page.startswith(("https://", "http://")):
+            raise ConfigError(f"{where}.pages: expected http(s):// URLs, got {page!r}")
+    skip = tuple(_strings(body.get("skip", []), f"{where}.skip", "edition labels"))
+    pins = body.get("sha256", {})
+    if not isinstance(pins, dict):
+        raise ConfigError(f'{where}.sha256: expected a table of edition = "sha256"')
+    seconds = {}
+    for name in ("timeout", "deadline"):
+        if name in body:
+            value = body[name]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{where}.{name}: expected a number of seconds, got {value!r}")
+            seconds[name] = float(value)
+    kind = _str(body["kind"], f"{where}.kind") if "kind" in body else None
+    if kind is not None:
+        from pipeline.codesets import kinds
+
+        feeds = [name for name, k in kinds().items() if k.feed is not None]
+        if kind not in feeds:
+            known = ", ".join(feeds)
+            raise ConfigError(f"{where}.kind: no release feed for {kind!r} (known: {known})")
+    return FeedSettings(
+        kind=kind,
+        pages=pages,
+        since=parse_date(body["since"], f"{where}.since") if "since" in body else None,
+        skip=skip,
+        sha256={str(v): _sha256(h, f"{where}.sha256.{v}") for v, h in pins.items()},
+        **seconds,
+    )
+
+
+def _strings(value: Any, where: str, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: expected a list of {what}, got {value!r}")
+    return list(value)
 
 
 def _parse_reader(body: Any, where: str) -> ReaderSpec:

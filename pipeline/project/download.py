@@ -99,24 +99,36 @@ def fetch(
     retries: int = 4,
     backoff: float = 1.0,
     progress: Progress | None = None,
+    known: dict[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> FetchResult:
     """Download `url` to `dest` atomically, or confirm with a conditional request that
-    the copy already there is current. Raises `DownloadError` on any failure."""
+    the copy already there is current. Raises `DownloadError` on any failure.
+
+    `known` (etag, last_modified, sha256, bytes) is what the caller already holds of
+    this URL, e.g. from a lock file: its validators are sent even without a copy in
+    `dest`, and a 304 returns them. `deadline` (a `time.monotonic()` value) brings the
+    whole download's deadline forward, retries included.
+    """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise DownloadError(f"{url}: only http:// and https:// URLs can be downloaded")
     pin = sha256.lower() if sha256 else None
     states = _load_state(state)
-    known = states.get(url) if isinstance(states.get(url), dict) else None
-    conditional = _validators(known, dest, pin)
+    if known is None:
+        known = states.get(url) if isinstance(states.get(url), dict) else None
+        conditional = _validators(known, dest, pin)
+    else:
+        conditional = _validators(known, None, pin)
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **conditional}
     opener = urllib.request.build_opener(_SafeRedirects)
     attempts = 1 + max(0, retries)
-    deadline = time.monotonic() + DEADLINE
+    limit = DEADLINE if deadline is None else max(0.0, deadline - time.monotonic())
+    deadline = time.monotonic() + min(DEADLINE, limit)
     for attempt in range(attempts):
         try:
             result = _attempt(
-                opener, url, dest, headers, pin, max_bytes, timeout, progress, deadline
+                opener, url, dest, headers, pin, max_bytes, timeout, progress, deadline, limit
             )
         except _Transient as exc:
             if attempt + 1 == attempts:
@@ -126,13 +138,13 @@ def fetch(
             if time.monotonic() + delay > deadline:
                 raise DownloadError(
                     f"{url}: {exc} (no time left for another attempt within the "
-                    f"{DEADLINE:g}-second deadline)"
+                    f"{limit:g}-second deadline)"
                 ) from None
             time.sleep(delay)
             continue
         if result is None:  # 304: the copy in dest is current; leave it and the state alone
             assert known is not None
-            entry = {k: known.get(k) for k in _STATE_KEYS}
+            entry: dict[str, Any] = {k: known.get(k) for k in _STATE_KEYS}
             return FetchResult(url=url, path=dest, status="not-modified", **entry)
         states[url] = {k: getattr(result, k) for k in _STATE_KEYS}
         try:
@@ -153,6 +165,7 @@ def _attempt(
     timeout: float,
     progress: Progress | None,
     deadline: float,
+    limit: float = DEADLINE,
 ) -> FetchResult | None:
     """One request; None means 304 Not Modified."""
     try:
@@ -184,7 +197,7 @@ def _attempt(
         tmp = dest.with_name(f"{TMP_PREFIX}{dest.name}-{os.getpid()}")
         try:
             digest, received = _stream(
-                response, tmp, url, total, max_bytes, timeout, progress, deadline
+                response, tmp, url, total, max_bytes, timeout, progress, deadline, limit
             )
             if total is not None and received < total:
                 raise _Transient(f"truncated download: received {received} of {total} bytes")
@@ -222,6 +235,7 @@ def _stream(
     timeout: float,
     progress: Progress | None,
     deadline: float,
+    limit: float = DEADLINE,
 ) -> tuple[str, int]:
     """Copy the body to `tmp` (fsynced), hashing as it goes; stop just past the cap, the
     deadline, or when the rate falls under the minimum."""
@@ -243,7 +257,7 @@ def _stream(
                 raise DownloadError(f"{url}: body is over the {max_bytes}-byte cap")
             out.write(block)
             digest.update(block)
-            _check_pace(url, received, started, deadline)
+            _check_pace(url, received, started, deadline, limit)
             if progress is not None:
                 progress(received, total)
         out.flush()
@@ -251,11 +265,13 @@ def _stream(
     return digest.hexdigest(), received
 
 
-def _check_pace(url: str, received: int, started: float, deadline: float) -> None:
+def _check_pace(
+    url: str, received: int, started: float, deadline: float, limit: float = DEADLINE
+) -> None:
     now = time.monotonic()
     if now > deadline:
         raise DownloadError(
-            f"{url}: not complete within the {DEADLINE:g}-second deadline "
+            f"{url}: not complete within the {limit:g}-second deadline "
             f"({received:,} bytes received)"
         )
     elapsed = now - started
@@ -266,14 +282,17 @@ def _check_pace(url: str, received: int, started: float, deadline: float) -> Non
         )
 
 
-def _validators(known: dict[str, Any] | None, dest: Path, pin: str | None) -> dict[str, str]:
-    """Conditional headers, only when `dest` is exactly what the state says was downloaded."""
+def _validators(known: dict[str, Any] | None, dest: Path | None, pin: str | None) -> dict[str, str]:
+    """Conditional headers, only when `dest` is exactly what the state says was downloaded
+    (`dest` None: the caller vouches for what `known` describes)."""
     if known is None or not (known.get("etag") or known.get("last_modified")):
         return {}
     if pin is not None and known.get("sha256") != pin:
         return {}
     try:
-        if dest.stat().st_size != known.get("bytes") or file_digest(dest) != known.get("sha256"):
+        if dest is not None and (
+            dest.stat().st_size != known.get("bytes") or file_digest(dest) != known.get("sha256")
+        ):
             return {}
     except OSError:
         return {}
@@ -283,6 +302,92 @@ def _validators(known: dict[str, Any] | None, dest: Path, pin: str | None) -> di
     if known.get("last_modified"):
         headers["If-Modified-Since"] = str(known["last_modified"])
     return headers
+
+
+def _wait(timeout: float, deadline: float | None, url: str) -> float:
+    """The socket timeout for the next request: `timeout`, cut short by the deadline."""
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DownloadError(f"{url}: too slow: deadline passed before the request")
+    return min(timeout, left)
+
+
+def fetch_page(
+    url: str,
+    *,
+    timeout: float = 30.0,
+    deadline: float | None = None,
+    retries: int = 2,
+    backoff: float = 1.0,
+    max_bytes: int = 16 * 1024**2,
+) -> str:
+    """A publisher's web page (a listing of release files) as text.
+
+    Same rules as a release download (safe redirects, retries on 5xx and network
+    errors, a size cap, the deadline), without the refusal of HTML.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise DownloadError(f"{url}: only http:// and https:// pages can be read")
+    opener = urllib.request.build_opener(_SafeRedirects)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+    attempts = 1 + max(0, retries)
+    for attempt in range(attempts):
+        try:
+            return _read_page(opener, request, url, timeout, deadline, max_bytes)
+        except _Transient as exc:
+            delay = min(max(backoff * 2**attempt, exc.retry_after), MAX_DELAY)
+            late = deadline is not None and time.monotonic() + delay >= deadline
+            if attempt + 1 == attempts or late:
+                tries = f" (gave up after {attempt + 1} attempts)" if attempt else ""
+                raise DownloadError(f"{url}: {exc}{tries}") from None
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _read_page(
+    opener: urllib.request.OpenerDirector,
+    request: urllib.request.Request,
+    url: str,
+    timeout: float,
+    deadline: float | None,
+    max_bytes: int,
+) -> str:
+    try:
+        response = opener.open(request, timeout=_wait(timeout, deadline, url))
+    except HTTPError as exc:
+        exc.close()
+        what = f"HTTP {exc.code} {exc.reason}".rstrip()
+        if exc.code >= 500 or exc.code == 429:
+            raise _Transient(what, _int_header(exc.headers.get("Retry-After")) or 0) from None
+        raise DownloadError(f"{url}: {what}") from None
+    except (ValueError, http.client.InvalidURL) as exc:
+        raise DownloadError(f"{url}: invalid URL ({exc})") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise _Transient(_describe(exc, timeout)) from None
+    with response:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                block = response.read1(CHUNK)
+            except (OSError, http.client.HTTPException) as exc:
+                raise _Transient(f"{_describe(exc, timeout)} after {size} bytes") from None
+            if not block:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise DownloadError(f"{url}: too slow: deadline passed after {size} bytes")
+            size += len(block)
+            if size > max_bytes:
+                raise DownloadError(f"{url}: page is over the {max_bytes}-byte cap")
+            chunks.append(block)
+        charset = response.headers.get_content_charset() or "utf-8"
+    try:
+        return b"".join(chunks).decode(charset, errors="replace")
+    except LookupError:
+        return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def _load_state(path: Path) -> dict[str, Any]:

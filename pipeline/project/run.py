@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from pipeline.analysis.audit import Audit
 from pipeline.analysis.cycle import Analysis
 from pipeline.claims.cycle import cycle_replays
 from pipeline.diff.changeset import ChangeSet
+from pipeline.project.discover import Discovery, discover, has_feeds
 from pipeline.project.download import FetchResult, fetch
 from pipeline.project.ingest import IngestResult, ingest
 from pipeline.project.project import Project, Status, consecutive
@@ -27,7 +29,7 @@ from pipeline.project.publish import (
     write_index,
 )
 from pipeline.report.render import MARKDOWN_LIMIT, cycle_stem
-from pipeline.spec import Edition
+from pipeline.spec import CodeSetSpec, Edition
 from pipeline.store.lock import DEFAULT_TIMEOUT, store_lock
 from pipeline.store.snapshots import Store
 
@@ -51,6 +53,8 @@ class RunResult:
     cleaned: list[Path] = field(default_factory=list)
     fetched: list[FetchResult] = field(default_factory=list)
     audit: Audit | None = None
+    #: What the release feeds found (None when no code set has a feed, or feeds were off).
+    discovery: Discovery | None = None
 
     @property
     def stored(self) -> list[IngestResult]:
@@ -73,10 +77,14 @@ def run(
     progress: Progress | None = None,
     status: Status | None = None,
     markdown_limit: int = MARKDOWN_LIMIT,
+    feeds: bool = True,
+    now: datetime | None = None,
 ) -> RunResult:
     """Bring the store and the reports up to date with the project's configuration.
 
-    Holds the store's lock throughout, so two scheduled runs never interleave.
+    Holds the store's lock throughout, so two scheduled runs never interleave. With
+    `feeds`, code sets with a `[codesets.X.feed]` table first look for new editions on
+    the publisher's page (`now` stamps what is first seen); see `project.discover`.
     """
     say = status or _silent
     result = RunResult()
@@ -87,8 +95,11 @@ def run(
         # Editions a failed run (or `codeset ingest`) stored: their cycles are new to the gate
         # until a run completes for them.
         new_versions = {c: set(vs) for c, vs in project.store.unreported().items()}
+        if feeds and has_feeds(project.config):
+            say("reading the release feeds …")
+            result.discovery = discover(project.config, project.store, now=now)
         for spec in project.config.codesets.values():
-            for edition in spec.editions:
+            for edition in editions_to_ingest(spec, result.discovery):
                 say(f"{spec.id} {edition.version}: checking {Path(edition.source).name} …")
                 source = Path(edition.source)
                 if edition.is_url:
@@ -107,6 +118,8 @@ def run(
                 result.ingested.append(outcome)
                 if outcome.status == "stored":
                     new_versions.setdefault(spec.id, set()).add(edition.version)
+            if result.discovery is not None:
+                result.discovery.record(spec.id)
         configured = [cid for cid in project.config.codesets if cid in project.stored_codesets()]
         pairs = {cid: consecutive(project.store.snapshots(cid)) for cid in configured}
         # The claims check's hook: a configured claims file (`[claims] path = ...`) replayed
@@ -140,6 +153,12 @@ def run(
         result.written += write_index(out_dir)
         project.store.reported()
     return result
+
+
+def editions_to_ingest(spec: CodeSetSpec, discovery: Discovery | None) -> list[Edition]:
+    """The configured editions, and those the release feed found, by effective date."""
+    found = discovery.editions(spec.id) if discovery is not None else []
+    return sorted([*spec.editions, *found], key=lambda e: (e.effective, e.version))
 
 
 def _silent(text: str) -> None:

@@ -1,7 +1,8 @@
 """`codeset verify`: is the store intact, and do the reports still describe it?
 
 Re-hashes every snapshot against its manifest, checks the parquet schema and
-row count, and checks that the report index names cycle reports that exist and
+row count, checks that the release lock names snapshots made from the files it
+records, and checks that the report index names cycle reports that exist and
 were made from the snapshots now stored. Leftovers of an interrupted run are
 mentioned, not counted as damage: the next run removes them.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import StoreError
+from pipeline.store.releases import LOCK_NAME, lock_problems
 from pipeline.store.remote import RemoteStore
 from pipeline.store.snapshots import (
     DATA,
@@ -57,6 +59,9 @@ def verify(store: Store, out_dir: Path | None = None) -> VerifyResult:
                 continue
             for version_dir in sorted(set_dir.iterdir()):
                 _check_entry(version_dir, found)
+    if not isinstance(store, RemoteStore):
+        made_from = {key: m.source.sha256 for key, m in found.manifests.items()}
+        found.problems.extend(lock_problems(store.root / LOCK_NAME, made_from))
     reports = 0
     if out_dir is not None and out_dir.is_dir():
         reports = _check_reports(out_dir, found)

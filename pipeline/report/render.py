@@ -674,9 +674,12 @@ def render_summary(
     checked: Sequence[str],
     when: str,
     base: str = "reports/",
+    origins: Mapping[str, str] | None = None,
 ) -> str:
     """What one run brought, for the job summary and the pull request: only the editions it
-    stored and the cycles it produced (or "no new edition", with what was checked and when)."""
+    stored and the cycles it produced (or "no new edition", with what was checked and when).
+    `origins` gives the URL an edition came from (`"hcpcs 2026Q3"` -> URL), for those a
+    release feed found."""
     return (
         environment("md")
         .get_template("summary.md")
@@ -687,6 +690,7 @@ def render_summary(
             when=when,
             base=base,
             stem=lambda cs: cycle_stem(cs.old.version, cs.new.version),
+            origins=origins or {},
         )
     )
 

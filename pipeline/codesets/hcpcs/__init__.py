@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from pipeline.codesets.hcpcs.feed import FEED
 from pipeline.codesets.kind import Format, Kind
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
@@ -38,6 +39,7 @@ class Hcpcs(Kind):
 
 
 KIND = Hcpcs(
+    feed=FEED,
     spec=CodeSetSpec(
         id="hcpcs",
         kind="hcpcs",

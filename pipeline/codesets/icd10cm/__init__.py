@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
 
+from pipeline.codesets.icd10cm.feed import FEED
 from pipeline.codesets.kind import Format, Kind, label_date
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
@@ -30,6 +31,7 @@ class Icd10cm(Kind):
 
 
 KIND = Icd10cm(
+    feed=FEED,
     spec=CodeSetSpec(
         id="icd10cm",
         kind="icd10cm",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pipeline.codesets.kind import Format, Kind
+from pipeline.codesets.mue.feed import FEED
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class Mue(Kind):
 
 
 KIND = Mue(
+    feed=FEED,
     spec=CodeSetSpec(
         id="mue",
         kind="mue",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from pipeline.codesets.kind import Format, Kind
+from pipeline.codesets.ncci.feed import FEED
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class Ncci(Kind):
 
 
 KIND = Ncci(
+    feed=FEED,
     spec=CodeSetSpec(
         id="ncci-ptp",
         kind="ncci",

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.codesets.kind import Format, Kind
+from pipeline.codesets.pfs.feed import FEED
 from pipeline.codesets.pfs.vocabulary import DELETED, NOT_PAID, STATUS_CODES
 from pipeline.spec import CodeSetSpec, ReaderSpec
 
@@ -66,6 +67,7 @@ class FeeSchedule(Kind):
 
 
 KIND = FeeSchedule(
+    feed=FEED,
     spec=CodeSetSpec(
         id="pfs-rvu",
         kind="pfs",
