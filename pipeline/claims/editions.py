@@ -147,7 +147,6 @@ def _next_quarter(day: date) -> date:
 def in_force(store: Store, config: Config) -> EditionSet:
     """Every stored edition of every kind the check knows, with its window of dates."""
     found: dict[Kind, list[Edition]] = {}
-    chosen: dict[Kind, str] = {}
     by_set: dict[str, list[Manifest]] = {}
     for manifest in store.manifests():
         by_set.setdefault(manifest.codeset, []).append(manifest)
@@ -157,18 +156,22 @@ def in_force(store: Store, config: Config) -> EditionSet:
         except ConfigError:
             continue
         kind = kind_of(spec)
-        if kind is None or chosen.setdefault(kind, codeset) != codeset:
-            continue  # one code set per kind: the first by id (e.g. one MUE table)
+        if kind is None:
+            continue
         manifests.sort(key=lambda m: (m.effective_date, m.version))
+        taken = found.setdefault(kind, [])
         for i, m in enumerate(manifests):
             end = period_end(m.version, m.effective_date) or FOREVER
             if i + 1 < len(manifests):
                 end = min(end, manifests[i + 1].effective_date)
+            # Several code sets of one kind are one series where their windows do not
+            # meet (HCPCS annual files, then quarterly ones); where they overlap (two MUE
+            # tables), the first code set by id judges.
+            if any(e.start < end and m.effective_date < e.end for e in taken):
+                continue
             snap = store.get(codeset, m.version)
-            found.setdefault(kind, []).append(
-                Edition(codeset, kind, m.version, m.effective_date, end, snap)
-            )
-    return EditionSet({k: tuple(v) for k, v in found.items()})
+            taken.append(Edition(codeset, kind, m.version, m.effective_date, end, snap))
+    return EditionSet({k: tuple(sorted(v, key=lambda e: e.start)) for k, v in found.items() if v})
 
 
 def pinned(editions: EditionSet, choice: str) -> EditionSet:

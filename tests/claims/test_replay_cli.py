@@ -69,7 +69,7 @@ def test_check_writes_reports_and_fail_on_exits_1(
     base, out = env
     claims = tmp_path / "visits.csv"
     text = (DATA / "edge-cases.csv").read_text()
-    claims.write_text(text.replace("E12,", "=HYPERLINK(1),", 1).replace("E11,", "<i>E11</i>,"))
+    claims.write_text(text.replace("E12,", "=HYPERLINK(1),").replace("E11,", "<i>E11</i>,"))
     result = CliRunner().invoke(cli, [*base, "check", str(claims)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "ncci-ptp" in result.output and "dollars at risk" in result.output
