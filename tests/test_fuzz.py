@@ -20,10 +20,10 @@ from tests import fuzzing
 
 pytestmark = pytest.mark.slow
 
-#: The seeds the bounded run starts from, in order, until the budget runs out (about 4,000
-#: of them on a 2-core machine).
-SEEDS = range(0, 20_000)
-BUDGET = 20.0
+#: A fixed set of seeds, so the tier asserts the same cases on a quiet or a loaded machine
+#: (speed is for `make fuzz` and `make bench`); the budget only guards against a hang.
+SEEDS = range(0, 600)
+BUDGET = 1200.0
 
 
 def test_bounded_fuzz_prints_nothing_and_finds_nothing() -> None:
@@ -31,7 +31,7 @@ def test_bounded_fuzz_prints_nothing_and_finds_nothing() -> None:
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         report = fuzzing.run_fuzz(SEEDS, BUDGET)
     assert printed.getvalue() == ""
-    assert report.cases >= 200, report.summary()
+    assert report.cases == len(SEEDS), report.summary()
     assert report.outcomes["stored"] and report.outcomes["error"], report.summary()
     assert not report.findings, report.summary()
 
