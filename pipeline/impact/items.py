@@ -32,6 +32,8 @@ class Item:
     advice: str | None = None
     #: The code set's kind (ICD-10-CM codes are shown with their dot).
     kind: str = "generic"
+    #: The code set's name in words ("HCPCS Level II"), for readers who do not know its id.
+    title: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class Item:
             "facts": {k: jsonable(v) for k, v in self.facts.items()},
             "advice": self.advice,
             "kind": self.kind,
+            "title": self.title,
         }
 
 

@@ -52,6 +52,7 @@ class Finder:
                 facts=facts,
                 advice=advice,
                 kind=self.cs.kind,
+                title=self.cs.title,
             )
         )
 

@@ -151,6 +151,7 @@ def _item(raw: Mapping[str, Any]) -> Item:
         facts=raw.get("facts", {}),
         advice=raw.get("advice"),
         kind=raw.get("kind", "generic"),
+        title=raw.get("title", ""),
     )
 
 

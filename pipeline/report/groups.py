@@ -56,9 +56,9 @@ def group_items(items: Iterable[Any]) -> list[ItemGroup]:
 
 
 def by_codeset(items: Iterable[Any]) -> list[tuple[str, str, list[ItemGroup]]]:
-    """(code set, "old → new", grouped items) in the order the code sets first appear."""
+    """(code set's name, "old → new", grouped items) in the order the code sets first appear."""
     parts: dict[tuple[str, str], list[Any]] = {}
     for item in items:
         cycle = f"{item.old_version} → {item.new_version}"
-        parts.setdefault((str(item.codeset), cycle), []).append(item)
-    return [(codeset, cycle, group_items(found)) for (codeset, cycle), found in parts.items()]
+        parts.setdefault((str(item.title or item.codeset), cycle), []).append(item)
+    return [(name, cycle, group_items(found)) for (name, cycle), found in parts.items()]
