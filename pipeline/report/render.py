@@ -195,7 +195,7 @@ _URL = re.compile(r"https://[^\s<>\"')]+[^\s<>\"').,;:]")
 
 def html_links(text: str | None) -> Markup:
     """Text for HTML with its public URLs as links (everything else escaped)."""
-    raw, out, last = text or "", [], 0
+    raw, out, last = terminal_text(text or ""), [], 0
     for match in _URL.finditer(raw):
         out.append(escape(raw[last : match.start()]))
         url = escape(match[0])
@@ -207,7 +207,7 @@ def html_links(text: str | None) -> Markup:
 
 def md_links(text: str | None) -> Markup:
     """Text for Markdown with its public URLs as autolinks (everything else escaped)."""
-    raw, out, last = text or "", [], 0
+    raw, out, last = terminal_text(text or ""), [], 0
     for match in _URL.finditer(raw):
         out.append(markdown_escape(raw[last : match.start()]))
         out.append(Markup(f"<{match[0]}>"))
