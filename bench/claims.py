@@ -413,7 +413,7 @@ def results(found: dict[str, Measurement]) -> dict[str, Any]:
 
 
 def targets(found: dict[str, Measurement]) -> list[Any]:
-    """The issue's targets: ours at most 1.0x DuckDB in the same run, peak RSS <= 1.5 GB."""
+    """The targets: ours at most 1.0x DuckDB in the same run, peak RSS <= 1.5 GB."""
     from bench.runner import Target
 
     r = results(found)

@@ -282,7 +282,7 @@ def _icd_lines(count: int = 60) -> list[bytes]:
 
 
 def test_icd10cm_line_over_the_limit(project: Project) -> None:
-    """A title run on for 2 MB without a line break (the issue's case had 200 MB)."""
+    """A title run on for 2 MB without a line break (a real fault report had 200 MB)."""
     lines = _icd_lines()
     lines[40] = lines[40] + b" x" * (MAX_LINE_BYTES + 10)
     source = project.write("icd10cm-order-2022.txt", b"".join(line + b"\r\n" for line in lines))
