@@ -62,7 +62,10 @@ def test_unknown_code_has_no_timeline(bundled: Bundled) -> None:
     base = ["--config", str(REPO / "codesets.toml"), "--store", str(bundled.store.root)]
     result = CliRunner().invoke(cli, [*base, "history", " z9999 "])
     assert result.exit_code == 1
-    assert "Z9999: not found in any stored edition of hcpcs, icd10cm, pfs-rvu" in result.output
+    assert (
+        "Z9999: not found in any stored edition of hcpcs, hcpcs-quarterly, icd10cm, pfs-rvu"
+        in result.output
+    )
 
 
 def test_cli_history(bundled: Bundled) -> None:
